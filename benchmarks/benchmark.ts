@@ -1,0 +1,84 @@
+/**
+ * The contract every benchmark adapter satisfies.
+ *
+ * @module
+ */
+
+import type { ExecuteRequest } from "../sandbox/types.ts";
+import type { Execution, Task } from "../src/types.ts";
+
+/** The metric a benchmark's leaderboard ranks by. */
+export type MetricName =
+  | "pass@1"
+  | "compile_rate"
+  | "codebleu"
+  | "bleu"
+  | "exact_match";
+
+/** One file of a dataset, pinned by sha256. */
+export interface DatasetFile {
+  /** File name looked up under `--data`, `PPOCODER_DATA` and the cache. */
+  readonly name: string;
+  readonly sha256: string;
+  /** Canonical download location. */
+  readonly url: string;
+}
+
+/** A dataset's identity and files. */
+export interface DatasetSpec {
+  /** Folder name under `PPOCODER_DATA` and the cache, e.g. `mbpp`. */
+  readonly name: string;
+  /** Human-readable version (upstream revision). */
+  readonly version: string;
+  readonly files: readonly DatasetFile[];
+}
+
+/** Options of {@linkcode Benchmark.load}. */
+export interface LoadOptions {
+  /** `--data`: a file or folder that holds the dataset. */
+  readonly data?: string;
+  /** Split name; each benchmark documents its own. */
+  readonly split?: string;
+  /** Keep only the first `limit` tasks (after filtering). */
+  readonly limit?: number;
+  /** Benchmark-specific filters, e.g. `{ difficulty: "introductory" }`. */
+  readonly filter?: Readonly<Record<string, string>>;
+  /** Report download progress and the like. */
+  readonly log?: (message: string) => void;
+}
+
+/** What {@linkcode Benchmark.load} returns: the tasks and how the data was found. */
+export interface LoadedTasks {
+  readonly tasks: readonly Task[];
+  /** sha256 of every dataset file read, by file name. */
+  readonly sha256: Readonly<Record<string, string>>;
+  /** Where the files were found. */
+  readonly source: string;
+  readonly split: string;
+}
+
+/** Options of {@linkcode Benchmark.prompt}. */
+export interface PromptOptions {
+  /** Number of few-shot examples to prepend (each benchmark documents its default, usually 0). */
+  readonly shots?: number;
+}
+
+/** One benchmark adapter. */
+export interface Benchmark {
+  readonly name: string;
+  readonly description: string;
+  /** Headline metric of the leaderboard. */
+  readonly metric: MetricName;
+  readonly dataset: DatasetSpec;
+  /** Splits this benchmark knows, the default first. */
+  readonly splits: readonly string[];
+  load(options?: LoadOptions): Promise<LoadedTasks>;
+  /** The text given to a model for `task`. Identified in reports by `promptTemplate`. */
+  prompt(task: Task, options?: PromptOptions): string;
+  /** Name and version of the prompt template, recorded in reports. */
+  readonly promptTemplate: string;
+  /** The program the sandbox runs for `code` written for `task`. */
+  request(task: Task, code: string): ExecuteRequest;
+  /** Turns the sandbox's view into the sample's verdict (stdout comparison, for instance). */
+  judge(task: Task, execution: Execution): Execution;
+}

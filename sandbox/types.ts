@@ -1,0 +1,72 @@
+/**
+ * The sandbox's public contract: what callers ask for and what they get back.
+ *
+ * @module
+ */
+
+import type { Execution, ExecutionMode } from "../src/types.ts";
+import type { Language } from "./languages.ts";
+
+/** Resource limits for one execution (each `run` case gets its own). */
+export interface Limits {
+  /** Wall-clock limit; the whole process group is killed when it passes. @default 10000 */
+  readonly wallMs: number;
+  /** CPU-time limit. @default 10000 */
+  readonly cpuMs: number;
+  /** Memory limit in MiB. @default 1024 */
+  readonly memoryMb: number;
+  /** Processes and threads. @default 64 */
+  readonly processes: number;
+  /** Largest file the program may write, in MiB. @default 64 */
+  readonly fileSizeMb: number;
+  /** Open file descriptors. @default 256 */
+  readonly openFiles: number;
+  /** Bytes of stdout and of stderr kept and allowed; more is `output_limit`. @default 1048576 */
+  readonly outputBytes: number;
+}
+
+/** One program to compile or run. */
+export interface ExecuteRequest {
+  readonly language: Language;
+  readonly mode: ExecutionMode;
+  /** The complete program text (the benchmark has already joined sample, harness and wrapping). */
+  readonly code: string;
+  /** `run` mode: stdin for each case; one empty case when absent. */
+  readonly stdin?: readonly string[];
+  /** Overrides of the executor's default limits. */
+  readonly limits?: Partial<Limits>;
+}
+
+/** How executions are isolated; `none` only when asked for, and always recorded. */
+export type IsolationMode = "bwrap" | "none";
+
+/** A detected interpreter or compiler. */
+export interface ToolchainInfo {
+  readonly language: Language;
+  /** Resolved real path of the main tool. */
+  readonly path: string;
+  readonly version: string;
+}
+
+/** Options of {@linkcode Executor} creation. */
+export interface ExecutorOptions {
+  /** @default "bwrap" */
+  readonly isolation?: IsolationMode;
+  /** Concurrent executions. @default the number of CPU cores */
+  readonly workers?: number;
+  /** Default limits for every execution. */
+  readonly limits?: Partial<Limits>;
+  /** Languages to prepare (toolchains resolved once, up front). @default ["python"] */
+  readonly languages?: readonly Language[];
+}
+
+/** A pool of isolated workers. */
+export interface Executor {
+  readonly isolation: IsolationMode;
+  readonly limits: Limits;
+  readonly workers: number;
+  /** Toolchains resolved for the prepared languages, with versions (for reports). */
+  readonly toolchains: readonly ToolchainInfo[];
+  execute(request: ExecuteRequest): Promise<Execution>;
+  close(): Promise<void>;
+}

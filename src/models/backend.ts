@@ -1,0 +1,73 @@
+/**
+ * The interface every generation backend implements.
+ *
+ * @module
+ */
+
+import type { Sample, Task } from "../types.ts";
+
+/** Sampling settings; the ones that define a metric (n) go into the comparability key. */
+export interface Sampling {
+  /** Samples per task. @default 1 */
+  readonly n: number;
+  /** @default 0 (greedy) */
+  readonly temperature: number;
+  /** @default 1 */
+  readonly topP: number;
+  /** 0 means no top-k cut. PPOCoder's "action space size". @default 0 */
+  readonly topK: number;
+  /** @default 512 */
+  readonly maxTokens: number;
+  readonly stop: readonly string[];
+  /** @default 0 */
+  readonly seed: number;
+}
+
+/** What the generation stage asks a backend for: one prompt, `n` completions. */
+export interface GenerationRequest {
+  readonly task: Task;
+  /** The rendered prompt (benchmark template applied). */
+  readonly prompt: string;
+  readonly sampling: Sampling;
+  /** Sample indices still missing (on resume, the ones already generated are skipped). */
+  readonly indices: readonly number[];
+}
+
+/** One raw completion from a backend. */
+export interface Generation {
+  readonly index: number;
+  /** Completion text (continuation of the prompt, or the chat answer). */
+  readonly raw: string;
+  /** Tokens used, where the backend knows. */
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+}
+
+/** Identity of a backend, recorded in reports. */
+export interface ModelIdentity {
+  /** Backend name: `reference`, `samples`, `openai`, `onnx`, `tfjs`. */
+  readonly backend: string;
+  /** Model id, file or path, as given. */
+  readonly id: string;
+  /** Backend settings that shape generations (endpoint, dtype, sha256 of a samples file, ...). */
+  readonly settings: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** A generation backend. */
+export interface ModelBackend {
+  readonly identity: ModelIdentity;
+  /**
+   * Completions for one task. Backends may batch internally; the caller streams every returned
+   * generation to `generations.jsonl` before asking for more, so no generation is paid twice.
+   */
+  generate(request: GenerationRequest): Promise<readonly Generation[]>;
+  /** Whether `raw` is already code (reference, samples) rather than text to sanitize. */
+  readonly yieldsCode: boolean;
+  close(): Promise<void>;
+}
+
+/** A sample as stored in `generations.jsonl`. */
+export type GenerationRecord = Sample & {
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+};

@@ -1,0 +1,97 @@
+/**
+ * The report every run writes: provenance, configuration, metrics and per-task outcomes.
+ *
+ * @module
+ */
+
+import type { ExecutionStatus, Language, TaskMeta } from "../types.ts";
+import type { ModelIdentity, Sampling } from "../models/backend.ts";
+import type { IsolationMode, Limits, ToolchainInfo } from "../../sandbox/types.ts";
+
+/** Bump when a field changes meaning; readers refuse unknown versions. */
+export const REPORT_SCHEMA_VERSION = 1;
+
+/** How and where a run was produced. */
+export interface Provenance {
+  readonly harness: { readonly version: string; readonly commit: string; readonly dirty: boolean };
+  /** ISO 8601 start and end of the run. */
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly host: {
+    readonly cpu: string;
+    readonly cores: number;
+    readonly memoryGb: number;
+    readonly os: string;
+    readonly deno: string;
+  };
+  readonly toolchains: readonly ToolchainInfo[];
+  readonly isolation: { readonly mode: IsolationMode; readonly limits: Limits };
+  /** Executor workers. */
+  readonly workers: number;
+}
+
+/** What was run. */
+export interface RunConfig {
+  readonly benchmark: string;
+  readonly dataset: {
+    readonly name: string;
+    readonly version: string;
+    /** sha256 of every dataset file read, by file name. */
+    readonly sha256: Readonly<Record<string, string>>;
+    readonly source: string;
+  };
+  readonly split: string;
+  readonly filter: Readonly<Record<string, string>>;
+  readonly limit: number | null;
+  readonly taskCount: number;
+  readonly promptTemplate: string;
+  readonly shots: number;
+  readonly model: ModelIdentity;
+  readonly sampling: Sampling;
+  /** k values of pass@k. */
+  readonly k: readonly number[];
+}
+
+/** One task's outcome. */
+export interface TaskOutcome {
+  readonly taskId: string;
+  readonly language: Language;
+  readonly meta: TaskMeta;
+  /** Samples judged. */
+  readonly n: number;
+  /** Samples that passed. */
+  readonly passed: number;
+  /** Status of every sample, by index. */
+  readonly statuses: readonly ExecutionStatus[];
+  /** Test cases passed and total, summed over samples (APPS test-case average). */
+  readonly casesPassed: number;
+  readonly casesTotal: number;
+  /** Samples that compiled. */
+  readonly compiled: number;
+  /** Extra per-task scores (BLEU, CodeBLEU, exact match, ...), averaged over samples. */
+  readonly scores?: Readonly<Record<string, number>>;
+}
+
+/** Metric values; `null` where a metric does not apply (pass@10 with n = 1). */
+export type Metrics = Readonly<Record<string, number | null>>;
+
+/** A complete run report. */
+export interface Report {
+  readonly schema: typeof REPORT_SCHEMA_VERSION;
+  /** Run id: folder name under `reports/<benchmark>/`. */
+  readonly id: string;
+  /** Hash of what makes two runs comparable (see `comparabilityKey()`). */
+  readonly comparabilityKey: string;
+  readonly provenance: Provenance;
+  readonly config: RunConfig;
+  /** Headline and secondary metrics over all tasks. */
+  readonly metrics: Metrics;
+  /** Same metrics per language, where the benchmark has several. */
+  readonly metricsByLanguage: Readonly<Record<string, Metrics>>;
+  /** Same metrics per value of a grouping field (e.g. `difficulty`). */
+  readonly metricsByGroup: Readonly<Record<string, Readonly<Record<string, Metrics>>>>;
+  readonly statusCounts: Readonly<Record<ExecutionStatus, number>>;
+  /** Executions per second of the judging stage, and its wall time. */
+  readonly throughput: { readonly executions: number; readonly seconds: number };
+  readonly tasks: readonly TaskOutcome[];
+}
