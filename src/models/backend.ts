@@ -38,6 +38,11 @@ export interface Generation {
   readonly index: number;
   /** Completion text (continuation of the prompt, or the chat answer). */
   readonly raw: string;
+  /**
+   * Whether `raw` is already a whole program (gold code, an EvalPlus `solution`) rather than a
+   * completion to join with the prompt and sanitize.
+   */
+  readonly isProgram?: boolean;
   /** Tokens used, where the backend knows. */
   readonly promptTokens?: number;
   readonly completionTokens?: number;
@@ -53,6 +58,14 @@ export interface ModelIdentity {
   readonly settings: Readonly<Record<string, string | number | boolean>>;
 }
 
+/** Tokens a backend has used since it was opened, summed for the report. */
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Model calls made: HTTP requests (retries included), or decoder batches. */
+  readonly requests: number;
+}
+
 /** A generation backend. */
 export interface ModelBackend {
   readonly identity: ModelIdentity;
@@ -63,6 +76,11 @@ export interface ModelBackend {
   generate(request: GenerationRequest): Promise<readonly Generation[]>;
   /** Whether `raw` is already code (reference, samples) rather than text to sanitize. */
   readonly yieldsCode: boolean;
+  /**
+   * Samples per task the backend holds, where that is fixed (a samples file): the default `n`.
+   * Throws when some of `tasks` have none.
+   */
+  samplesPerTask?(tasks: readonly Task[]): number;
   close(): Promise<void>;
 }
 
