@@ -81,6 +81,8 @@ export interface ModelBackend {
    * Throws when some of `tasks` have none.
    */
   samplesPerTask?(tasks: readonly Task[]): number;
+  /** Token usage summed since the backend was opened, where the backend counts it. */
+  usage?(): TokenUsage;
   close(): Promise<void>;
 }
 
