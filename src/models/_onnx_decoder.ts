@@ -55,8 +55,9 @@ export class OnnxDecoder {
 
   private constructor(session: ort.InferenceSession, names: DecoderNames) {
     this.session = session;
-    const meta = session.inputMetadata.filter((m) => m.isTensor) as ort.InferenceSession
-      .TensorValueMetadata[];
+    const meta = session.inputMetadata.filter((m) =>
+      m.isTensor
+    ) as ort.InferenceSession.TensorValueMetadata[];
     this.#types = new Map(meta.map((m) => [m.name, m.type]));
     const has = (name: string) => this.#types.has(name);
     const attentionMask = names.attentionMask ?? "attention_mask";

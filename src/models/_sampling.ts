@@ -48,47 +48,79 @@ export function argmax(logits: ArrayLike<number>): number {
   return best;
 }
 
-/** Chooses the next token from `logits` (one vocabulary row). */
-export function chooseToken(logits: ArrayLike<number>, choice: TokenChoice, random: Random): number {
+/**
+ * Chooses the next token from `logits` (one vocabulary row): temperature, then top-k, then top-p
+ * on the renormalized rest (as Hugging Face orders them). Tokens tied with the last one kept at a
+ * cut are kept too. Candidates are drawn in vocabulary order, so no full argsort is needed.
+ */
+export function chooseToken(
+  logits: ArrayLike<number>,
+  choice: TokenChoice,
+  random: Random,
+): number {
   if (choice.temperature <= 0) return argmax(logits);
-  // Sorting is only needed for a top-k or top-p cut; plain sampling keeps vocabulary order.
-  const sorted = choice.topK > 0 || choice.topP < 1;
-  const candidates = candidateIds(logits, sorted ? choice.topK : 0, sorted);
-  const probs = softmax(candidates.map((i) => (logits[i] as number) / choice.temperature));
-  const kept = sorted ? nucleus(probs, choice.topP) : probs.length;
+  const n = logits.length;
+  const scaled = new Float64Array(n);
+  for (let i = 0; i < n; i++) scaled[i] = (logits[i] as number) / choice.temperature;
+  const minLogit = choice.topK > 0 && choice.topK < n ? kthLargest(scaled, choice.topK) : -Infinity;
+  const probs = softmaxAbove(scaled, minLogit);
+  const minProb = choice.topP < 1 ? nucleusFloor(probs, choice.topP) : Number.MIN_VALUE;
   let total = 0;
-  for (let i = 0; i < kept; i++) total += probs[i] as number;
+  for (let i = 0; i < n; i++) if ((probs[i] as number) >= minProb) total += probs[i] as number;
   let u = random() * total;
-  for (let i = 0; i < kept; i++) {
-    u -= probs[i] as number;
-    if (u < 0) return candidates[i] as number;
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i] as number;
+    if (p < minProb) continue;
+    last = i;
+    u -= p;
+    if (u < 0) return i;
   }
-  return candidates[kept - 1] as number;
+  return last;
 }
 
-/** Token ids, optionally sorted by logit (highest first, ties by id) and cut to `topK` > 0. */
-function candidateIds(logits: ArrayLike<number>, topK: number, sorted: boolean): number[] {
-  const ids = Array.from({ length: logits.length }, (_, i) => i);
-  if (!sorted) return ids;
-  ids.sort((a, b) => (logits[b] as number) - (logits[a] as number) || a - b);
-  return topK > 0 && topK < ids.length ? ids.slice(0, topK) : ids;
+/** The k-th largest of `values` (k >= 1), keeping a small sorted buffer of the top k. */
+function kthLargest(values: Float64Array, k: number): number {
+  if (k > 256) return Float64Array.from(values).sort()[values.length - k] as number;
+  const top = new Float64Array(k).fill(-Infinity); // ascending: top[0] is the smallest kept
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j] as number;
+    if (v <= (top[0] as number)) continue;
+    let i = 1;
+    for (; i < k && (top[i] as number) < v; i++) top[i - 1] = top[i] as number;
+    top[i - 1] = v;
+  }
+  return top[0] as number;
 }
 
-function softmax(values: readonly number[]): number[] {
+/** Softmax over the values >= `min`; the others get probability 0. */
+function softmaxAbove(values: Float64Array, min: number): Float64Array {
   let max = -Infinity;
-  for (const v of values) if (v > max) max = v;
-  const exps = values.map((v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
+  for (let i = 0; i < values.length; i++) max = Math.max(max, values[i] as number);
+  const probs = new Float64Array(values.length);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    const e = v >= min ? Math.exp(v - max) : 0;
+    probs[i] = e;
+    sum += e;
+  }
+  for (let i = 0; i < probs.length; i++) probs[i] = (probs[i] as number) / sum;
+  return probs;
 }
 
-/** How many of the (descending) `probs` make up the smallest set with mass >= `topP`. */
-function nucleus(probs: readonly number[], topP: number): number {
-  if (topP >= 1) return probs.length;
+/**
+ * The smallest probability in the smallest set of top tokens whose mass reaches `topP`. Only
+ * tokens with p >= (1 - topP) / n can be in that set (the rest weigh less than 1 - topP in
+ * all), so only those are sorted.
+ */
+function nucleusFloor(probs: Float64Array, topP: number): number {
+  const floor = (1 - topP) / probs.length;
+  const kept = probs.filter((p) => p >= floor && p > 0).sort();
   let mass = 0;
-  for (let i = 0; i < probs.length; i++) {
-    mass += probs[i] as number;
-    if (mass >= topP) return i + 1;
+  for (let i = kept.length - 1; i >= 0; i--) {
+    mass += kept[i] as number;
+    if (mass >= topP) return kept[i] as number;
   }
-  return probs.length;
+  return kept[0] ?? Number.MIN_VALUE;
 }
