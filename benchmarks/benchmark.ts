@@ -5,7 +5,7 @@
  */
 
 import type { ExecuteRequest } from "../sandbox/types.ts";
-import type { Execution, Task } from "../src/types.ts";
+import type { Execution, Sample, Task } from "../src/types.ts";
 
 /** The metric a benchmark's leaderboard ranks by. */
 export type MetricName =
@@ -39,6 +39,8 @@ export interface LoadOptions {
   readonly data?: string;
   /** Split name; each benchmark documents its own. */
   readonly split?: string;
+  /** Accept dataset files whose sha256 differs from the pinned one (the real one is recorded). */
+  readonly allowUnverified?: boolean;
   /** Keep only the first `limit` tasks (after filtering). */
   readonly limit?: number;
   /** Benchmark-specific filters, e.g. `{ difficulty: "introductory" }`. */
@@ -77,8 +79,34 @@ export interface Benchmark {
   prompt(task: Task, options?: PromptOptions): string;
   /** Name and version of the prompt template, recorded in reports. */
   readonly promptTemplate: string;
+  /**
+   * Whether a model's completion continues `task.prompt` as code (HumanEval, CodeSearchNet: the
+   * program is prompt + completion) rather than standing alone (MBPP, APPS).
+   */
+  readonly completesPrompt: boolean;
   /** The program the sandbox runs for `code` written for `task`. */
   request(task: Task, code: string): ExecuteRequest;
   /** Turns the sandbox's view into the sample's verdict (stdout comparison, for instance). */
   judge(task: Task, execution: Execution): Execution;
+  /** Task meta fields that reports group metrics by (e.g. `difficulty`). */
+  readonly groupBy?: readonly string[];
+  /**
+   * Benchmark-specific metrics (BLEU, CodeBLEU, exact match, test-case average, ...) over the
+   * judged samples, merged into the report's metrics; per-task scores go into `perTask`.
+   */
+  summarize?(judged: readonly JudgedTask[]): Promise<BenchmarkSummary>;
+}
+
+/** One task with its samples and their results, as {@linkcode Benchmark.summarize} sees it. */
+export interface JudgedTask {
+  readonly task: Task;
+  readonly samples: readonly Sample[];
+  readonly results: readonly Execution[];
+}
+
+/** What {@linkcode Benchmark.summarize} returns. */
+export interface BenchmarkSummary {
+  readonly metrics: Readonly<Record<string, number | null>>;
+  /** Per-task scores, by task id. */
+  readonly perTask?: Readonly<Record<string, Readonly<Record<string, number>>>>;
 }

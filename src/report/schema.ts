@@ -84,6 +84,10 @@ export interface Report {
   readonly comparabilityKey: string;
   readonly provenance: Provenance;
   readonly config: RunConfig;
+  /** The benchmark's headline metric: the leaderboard ranks by `metrics[headline]`. */
+  readonly headline: string;
+  /** The fields hashed into `comparabilityKey`, so a refusal can say which one differs. */
+  readonly keyFields: Readonly<Record<string, unknown>>;
   /** Headline and secondary metrics over all tasks. */
   readonly metrics: Metrics;
   /** Same metrics per language, where the benchmark has several. */

@@ -1,0 +1,48 @@
+/**
+ * Model specs to backends: `reference`, `samples:PATH`, `openai:MODEL`, `onnx:FOLDER_OR_ID`.
+ * To add a backend, add one row to {@linkcode MODEL_BACKENDS}.
+ *
+ * @module
+ */
+
+import { createReferenceBackend } from "./reference.ts";
+import { createSamplesBackend } from "./samples.ts";
+import type { ModelBackend } from "./backend.ts";
+
+/** Backend options from the command line (`--api`, `--base-url`, `--dtype`, ...). */
+export type BackendOptions = Readonly<Record<string, string>>;
+
+type BackendFactory = (argument: string, options: BackendOptions) => Promise<ModelBackend>;
+
+/** Every backend, by spec prefix, with a one-line usage. */
+export const MODEL_BACKENDS: Record<string, { usage: string; create: BackendFactory }> = {
+  reference: {
+    usage: "reference (the benchmark's gold code: the harness's self-check)",
+    create: () => Promise.resolve(createReferenceBackend()),
+  },
+  samples: {
+    usage: "samples:PATH (a JSONL of {task_id, completion | solution} lines)",
+    create: (path) => createSamplesBackend(path),
+  },
+};
+
+/** Creates the backend a spec names, e.g. `samples:out.jsonl`. */
+export function createModelBackend(
+  spec: string,
+  options: BackendOptions = {},
+): Promise<ModelBackend> {
+  const colon = spec.indexOf(":");
+  const prefix = colon === -1 ? spec : spec.slice(0, colon);
+  const argument = colon === -1 ? "" : spec.slice(colon + 1);
+  const entry = MODEL_BACKENDS[prefix];
+  if (entry === undefined) {
+    const known = Object.values(MODEL_BACKENDS).map((b) => b.usage).join("; ");
+    throw new RangeError(
+      `Cannot use model "${spec}" as "${prefix}" is not a known backend: use one of ${known}`,
+    );
+  }
+  if (prefix !== "reference" && argument === "") {
+    throw new RangeError(`Cannot use model "${spec}" as it needs an argument: ${entry.usage}`);
+  }
+  return entry.create(argument, options);
+}
