@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { sha256File } from "../util/hash.ts";
 import { type HubOptions, MODEL_FILE_CANDIDATES, resolveModelFolder } from "./_hub.ts";
+import { cutAtStop } from "./sanitize.ts";
 import { type DecoderNames, OnnxDecoder } from "./_onnx_decoder.ts";
 import { chooseToken, type Random, seededRandom, type TokenChoice } from "./_sampling.ts";
 import type {
@@ -228,16 +229,6 @@ export class OnnxBackend implements ModelBackend {
     const tail = this.tokenizer.decode(generated.slice(-window), { skip_special_tokens: true });
     return stop.some((s) => tail.includes(s));
   }
-}
-
-/** `text` up to (not including) the earliest of `stop`. */
-export function cutAtStop(text: string, stop: readonly string[]): string {
-  let end = text.length;
-  for (const s of stop) {
-    const at = s === "" ? -1 : text.indexOf(s);
-    if (at !== -1 && at < end) end = at;
-  }
-  return text.slice(0, end);
 }
 
 /** The tokenizer of a model folder (`tokenizer.json`, with `tokenizer_config.json` if present). */
