@@ -7,6 +7,8 @@
 
 import { createReferenceBackend } from "./reference.ts";
 import { createSamplesBackend } from "./samples.ts";
+import { OpenAiBackend } from "./openai.ts";
+import { onnxOptionsFrom, openAiOptionsFrom } from "./_backend_options.ts";
 import type { ModelBackend } from "./backend.ts";
 
 /** Backend options from the command line (`--api`, `--base-url`, `--dtype`, ...). */
@@ -23,6 +25,21 @@ export const MODEL_BACKENDS: Record<string, { usage: string; create: BackendFact
   samples: {
     usage: "samples:PATH (a JSONL of {task_id, completion | solution} lines)",
     create: (path) => createSamplesBackend(path),
+  },
+  openai: {
+    usage: "openai:MODEL (an OpenAI-compatible server; --backend api=chat|completions, " +
+      "base-url=URL (else $OPENAI_BASE_URL), api-key=KEY (else $OPENAI_API_KEY), concurrency=N, " +
+      "timeout=MS, retries=N, backoff=MS, max-backoff=MS, system-prompt=TEXT)",
+    create: (model, options) =>
+      Promise.resolve(new OpenAiBackend(model, openAiOptionsFrom(options))),
+  },
+  onnx: {
+    usage: "onnx:FOLDER|OWNER/NAME (a local ONNX decoder + tokenizer.json, or a Hugging Face id " +
+      "fetched into ~/.cache/ppocoder/models; --backend batch-size=N, cache-dir=DIR, " +
+      "revision=REV, hub-endpoint=URL)",
+    // Imported on use: it loads onnxruntime's native addon, which no other backend needs.
+    create: async (spec, options) =>
+      (await import("./onnx.ts")).OnnxBackend.open(spec, onnxOptionsFrom(options)),
   },
 };
 
