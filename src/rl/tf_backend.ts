@@ -1,0 +1,119 @@
+/**
+ * Chooses the TensorFlow.js backend. In order: `tensorflow` from `@tensorflow/tfjs-node-gpu`,
+ * then from `@tensorflow/tfjs-node` (native libtensorflow; neither installs on machines that
+ * cannot download libtensorflow, so both are imported dynamically and only when the import map
+ * names them), then `wasm` (`@tensorflow/tfjs-backend-wasm`), then plain JavaScript `cpu`. A
+ * backend can be forced; the choice and why the others were passed over are returned, to be
+ * printed and recorded.
+ *
+ * To use the native backends, add `"@tensorflow/tfjs-node": "npm:@tensorflow/tfjs-node@4.22.0"`
+ * (or `-node-gpu`) to `deno.json`'s imports on a machine where its install script can fetch
+ * libtensorflow (`deno install --allow-scripts=npm:@tensorflow/tfjs-node`).
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs";
+import { registerWasmKernels } from "./_wasm_kernels.ts";
+
+/** The backends tried, best first. `tensorflow-gpu` and `tensorflow` both register as `tensorflow`. */
+export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
+
+/** A backend this module can select. */
+export type BackendName = (typeof BACKENDS)[number];
+
+/** What was chosen, and why the better ones were not. */
+export interface BackendChoice {
+  /** The backend in use. */
+  readonly name: BackendName;
+  /** TensorFlow.js's own name for it (`tensorflow`, `wasm`, `cpu`). */
+  readonly tfName: string;
+  /** Whether it was forced. */
+  readonly forced: boolean;
+  /** Each better backend passed over, with the reason. */
+  readonly skipped: readonly { readonly name: BackendName; readonly reason: string }[];
+}
+
+/** Options for {@linkcode selectBackend}. */
+export interface SelectBackendOptions {
+  /** Use this backend or fail. @default the best one that loads */
+  readonly force?: BackendName;
+  /** Print the choice to stderr. @default true */
+  readonly print?: boolean;
+}
+
+const NATIVE_PACKAGES: Readonly<Record<"tensorflow-gpu" | "tensorflow", string>> = {
+  "tensorflow-gpu": "@tensorflow/tfjs-node-gpu",
+  tensorflow: "@tensorflow/tfjs-node",
+};
+
+function message(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}
+
+async function load(name: BackendName): Promise<string> {
+  if (name === "cpu") return "cpu";
+  if (name === "wasm") {
+    await import("@tensorflow/tfjs-backend-wasm");
+    registerWasmKernels();
+    return "wasm";
+  }
+  // A variable specifier keeps the type checker and the module graph away from a package that
+  // is normally absent; the import throws at once when the import map does not name it.
+  const specifier: string = NATIVE_PACKAGES[name];
+  await import(specifier);
+  return "tensorflow";
+}
+
+async function activate(name: BackendName): Promise<string> {
+  const tfName = await load(name);
+  if (!(await tf.setBackend(tfName))) {
+    throw new Error(`TensorFlow.js could not initialise backend "${tfName}"`);
+  }
+  await tf.ready();
+  return tfName;
+}
+
+/** Selects and initialises a backend; prints `tfjs backend: NAME` unless told not to. */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
+  const skipped: { name: BackendName; reason: string }[] = [];
+  const candidates = options.force ? [options.force] : BACKENDS;
+  for (const name of candidates) {
+    try {
+      const tfName = await activate(name);
+      const choice = { name, tfName, forced: options.force !== undefined, skipped };
+      if (options.print ?? true) console.error(describeBackend(choice));
+      return choice;
+    } catch (error) {
+      if (options.force) {
+        throw new Error(
+          `Cannot use TensorFlow.js backend "${name}" as it did not load: ${message(error)}`,
+        );
+      }
+      skipped.push({ name, reason: message(error) });
+    }
+  }
+  throw new Error(
+    `Cannot run TensorFlow.js as no backend loaded: ${
+      skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")
+    }`,
+  );
+}
+
+/** One line naming the backend and the ones passed over. */
+export function describeBackend(choice: BackendChoice): string {
+  const passed = choice.skipped.map((s) => `${s.name}: ${s.reason}`).join("; ");
+  return `tfjs backend: ${choice.name}${choice.forced ? " (forced)" : ""}${
+    passed ? ` (not available: ${passed})` : ""
+  }`;
+}
+
+/** Parses a `--backend` value. */
+export function parseBackendName(value: string): BackendName {
+  if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
+  throw new RangeError(
+    `Cannot select TensorFlow.js backend as it must be one of ${
+      BACKENDS.join(", ")
+    }: current value is "${value}"`,
+  );
+}
