@@ -9,15 +9,19 @@
 import * as tf from "@tensorflow/tfjs";
 import { type KvCache, tidy } from "./_layers.ts";
 import type { CausalLm } from "./model.ts";
-import { GREEDY, sampleToken, seededRandom, type TokenSampling } from "./sampling.ts";
+// One token chooser for the onnx: backend and the policy, so both sample alike for a seed.
+import { chooseToken, seededRandom, type TokenChoice } from "../models/_sampling.ts";
+
+/** Greedy decoding. */
+export const GREEDY: TokenChoice = { temperature: 0, topK: 0, topP: 1 };
 
 /** Options for {@linkcode generate}. */
 export interface GenerateOptions {
   /** Tokens to add to each prompt. */
   readonly maxNewTokens: number;
-  /** @default greedy */
-  readonly sampling?: TokenSampling;
-  /** Seed of the sampling generator. @default 0 */
+  /** Temperature, top-k (PPOCoder's "action space size") and top-p. @default greedy */
+  readonly sampling?: TokenChoice;
+  /** Seed; row `i` draws from its own stream `i`, so a row does not depend on the others. @default 0 */
   readonly seed?: number;
   /** A row stops after one of these. @default the config's `eos_token_id` */
   readonly eosTokenIds?: readonly number[];
@@ -73,7 +77,7 @@ export async function generate(
   const eos = new Set(options.eosTokenIds ?? config.eosTokenIds);
   const pad = options.padTokenId ?? config.padTokenId ?? config.eosTokenIds[0] ?? 0;
   const sampling = options.sampling ?? GREEDY;
-  const random = seededRandom(options.seed ?? 0);
+  const randoms = prompts.map((_, i) => seededRandom(options.seed ?? 0, i));
   const useCache = options.useCache ?? true;
   const { ids, mask } = leftPad(prompts, pad);
   const tokens: number[][] = prompts.map(() => []);
@@ -88,7 +92,7 @@ export async function generate(
     out.last.dispose();
     const next = rows.map((row, i) => {
       if (stopped[i]) return pad;
-      const token = sampleToken(row, sampling, random);
+      const token = chooseToken(row, sampling, randoms[i]!);
       tokens[i]!.push(token);
       stopped[i] = eos.has(token);
       return token;
