@@ -1,0 +1,34 @@
+/**
+ * How metric values, differences and p-values are written, on pages and in the check's output.
+ *
+ * @module
+ */
+
+/** Whether a metric is a rate shown as a percentage. */
+export function isRate(metric: string): boolean {
+  return /^pass@\d+$/.test(metric) || metric.endsWith("_rate");
+}
+
+/** Whether a "metric" is a count (`tasks`, `samples`) rather than a score. */
+export function isCount(metric: string): boolean {
+  return metric === "tasks" || metric === "samples";
+}
+
+/** A metric value for a table cell: rates as percentages, counts whole, others with four decimals. */
+export function formatMetric(metric: string, value: number | null | undefined): string {
+  if (value === null || value === undefined) return "–";
+  if (isCount(metric)) return String(value);
+  return isRate(metric) ? `${(value * 100).toFixed(1)}%` : value.toFixed(4);
+}
+
+/** A signed difference of a metric. */
+export function formatDelta(metric: string, value: number): string {
+  const sign = value > 0 ? "+" : value < 0 ? "−" : "±";
+  const abs = Math.abs(value);
+  return sign + (isRate(metric) ? `${(abs * 100).toFixed(1)} pt` : abs.toFixed(4));
+}
+
+/** A p-value, short. */
+export function formatP(p: number): string {
+  return p < 0.001 ? "< 0.001" : p.toFixed(3);
+}

@@ -1,0 +1,582 @@
+/**
+ * Reads run reports from a folder laid out as `<root>/<folder>/<run>/report.json`, with
+ * `generations.jsonl` and `executions.jsonl` beside each report. Listing is tolerant: a malformed
+ * report becomes one clear problem in the listing and never hides the other runs.
+ *
+ * @module
+ */
+
+import { join, resolve, sep } from "node:path";
+import { EXECUTION_STATUSES, type SampleResult } from "../types.ts";
+import type { GenerationRecord } from "../models/backend.ts";
+import { type Report, REPORT_SCHEMA_VERSION } from "./schema.ts";
+
+/** Where one run lives: `<root>/<folder>/<run>/`. `folder` is usually the benchmark name. */
+export interface RunRef {
+  readonly folder: string;
+  readonly run: string;
+}
+
+/** A report without its per-task outcomes: what a leaderboard row needs. */
+export type ReportSummary = Omit<Report, "tasks"> & { readonly taskOutcomes: number };
+
+/** One listed run. */
+export interface RunEntry {
+  readonly ref: RunRef;
+  readonly summary: ReportSummary;
+  /** Metric the run is ranked by (see {@linkcode headlineMetric}). */
+  readonly headline: string;
+}
+
+/** A file the store could not read, and why. */
+export interface StoreProblem {
+  /** Path relative to the store's root, with `/` separators. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Every run the store holds, and the files it could not read. */
+export interface Listing {
+  readonly runs: readonly RunEntry[];
+  readonly problems: readonly StoreProblem[];
+}
+
+/** A run loaded whole. */
+export interface LoadedRun {
+  readonly ref: RunRef;
+  readonly report: Report;
+  readonly headline: string;
+}
+
+/** What the run's JSONL records hold for one task. */
+export interface TaskRecords {
+  readonly generations: readonly GenerationRecord[];
+  readonly executions: readonly SampleResult[];
+  /** Missing files and unreadable lines, one message each. */
+  readonly problems: readonly string[];
+}
+
+/** Read access to reports; the leaderboard and the check depend on this interface only. */
+export interface ReportStore {
+  list(): Promise<Listing>;
+  /** Throws {@linkcode RunNotFoundError}, {@linkcode InvalidRunRefError} or {@linkcode MalformedReportError}. */
+  load(ref: RunRef): Promise<LoadedRun>;
+  /** Generation and execution records of one task, sorted by sample index. */
+  taskRecords(ref: RunRef, taskId: string): Promise<TaskRecords>;
+}
+
+/** A run reference that cannot name a folder of the store (path traversal, odd characters). */
+export class InvalidRunRefError extends Error {
+  override name = "InvalidRunRefError";
+}
+
+/** No report at the given place. */
+export class RunNotFoundError extends Error {
+  override name = "RunNotFoundError";
+}
+
+/** A report that is not JSON, not an object of the known schema, or too large. */
+export class MalformedReportError extends Error {
+  override name = "MalformedReportError";
+  /** Each problem found, with its JSON path. */
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
+    super(message);
+    this.problems = problems;
+  }
+}
+
+/** Options of {@linkcode createFolderStore}. */
+export interface FolderStoreOptions {
+  /** Reports larger than this are refused as malformed. @default 256 MiB */
+  readonly maxReportBytes?: number;
+  /** Samples per task read from the JSONL records at most. @default 1000 */
+  readonly maxSamplesPerTask?: number;
+}
+
+/** Metrics tried in order when a report names no headline metric. */
+export const HEADLINE_FALLBACKS = ["pass@1", "compile_rate", "codebleu"] as const;
+
+/**
+ * The metric a run is ranked by: the report's `headline` when the report has a value for it, else
+ * the first of {@linkcode HEADLINE_FALLBACKS} it has a value for, else its first metric.
+ */
+export function headlineMetric(report: Pick<Report, "metrics" | "headline">): string {
+  const present = (m: string) => typeof report.metrics[m] === "number";
+  if (present(report.headline)) return report.headline;
+  return HEADLINE_FALLBACKS.find(present) ?? Object.keys(report.metrics).find(present) ??
+    report.headline;
+}
+
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._:@+=,-]{0,199}$/;
+
+/** Parses `folder/run`; throws {@linkcode InvalidRunRefError} for anything else. */
+export function parseRunRef(text: string): RunRef {
+  const parts = text.split("/");
+  if (parts.length !== 2) {
+    throw new InvalidRunRefError(
+      `Cannot parse run reference "${text}": it must be "<folder>/<run>"`,
+    );
+  }
+  return checkRunRef({ folder: parts[0]!, run: parts[1]! });
+}
+
+/** Returns `ref` when both parts are plain folder names; throws {@linkcode InvalidRunRefError}. */
+export function checkRunRef(ref: RunRef): RunRef {
+  for (const part of [ref.folder, ref.run]) {
+    if (!SEGMENT.test(part)) {
+      throw new InvalidRunRefError(
+        `Cannot use "${part}" as a run folder name: names are letters, digits and . _ : @ + = , - ` +
+          `and do not start with a dot`,
+      );
+    }
+  }
+  return ref;
+}
+
+/** `folder/run`. */
+export function formatRunRef(ref: RunRef): string {
+  return `${ref.folder}/${ref.run}`;
+}
+
+/** A {@linkcode ReportStore} over `<root>/<folder>/<run>/report.json`. */
+export function createFolderStore(root: string, options: FolderStoreOptions = {}): ReportStore {
+  return new FolderStore(resolve(root), options);
+}
+
+interface CacheEntry<T> {
+  readonly mtime: number;
+  readonly size: number;
+  readonly value: T | MalformedReportError;
+}
+
+const LOADED_CACHE_SIZE = 8;
+
+class FolderStore implements ReportStore {
+  readonly #root: string;
+  readonly #maxBytes: number;
+  readonly #maxSamples: number;
+  readonly #summaries = new Map<string, CacheEntry<ReportSummary>>();
+  readonly #loaded = new Map<string, CacheEntry<Report>>();
+
+  constructor(root: string, options: FolderStoreOptions) {
+    this.#root = root;
+    this.#maxBytes = options.maxReportBytes ?? 256 * 1024 * 1024;
+    this.#maxSamples = options.maxSamplesPerTask ?? 1000;
+  }
+
+  async list(): Promise<Listing> {
+    const runs: RunEntry[] = [];
+    const problems: StoreProblem[] = [];
+    const root = await realRoot(this.#root);
+    for (const ref of await this.#runFolders(problems)) {
+      const path = await this.#reportPath(ref, root).catch((e) => e as Error);
+      if (path instanceof InvalidRunRefError) {
+        problems.push({ path: formatRunRef(ref), message: path.message });
+      }
+      if (path instanceof Error) continue;
+      const entry = await this.#cached(this.#summaries, path, ref, summarize);
+      if (entry === undefined) continue;
+      if (entry instanceof MalformedReportError) {
+        problems.push({ path: `${formatRunRef(ref)}/report.json`, message: describe(entry) });
+      } else runs.push({ ref, summary: entry, headline: headlineMetric(entry) });
+    }
+    return { runs, problems };
+  }
+
+  async load(ref: RunRef): Promise<LoadedRun> {
+    const path = await this.#reportPath(checkRunRef(ref), await realRoot(this.#root));
+    const report = await this.#cached(this.#loaded, path, ref, (r) => r);
+    if (report === undefined) {
+      throw new RunNotFoundError(`Cannot find run "${formatRunRef(ref)}": it has no report.json`);
+    }
+    if (report instanceof MalformedReportError) throw report;
+    this.#trimLoaded();
+    return { ref, report, headline: headlineMetric(report) };
+  }
+
+  async taskRecords(ref: RunRef, taskId: string): Promise<TaskRecords> {
+    const dir = join(this.#root, checkRunRef(ref).folder, ref.run);
+    const problems: string[] = [];
+    const generations = await readTaskLines<GenerationRecord>(
+      join(dir, "generations.jsonl"),
+      { taskId, max: this.#maxSamples, problems, check: isGenerationRecord },
+    );
+    const executions = await readTaskLines<SampleResult>(
+      join(dir, "executions.jsonl"),
+      { taskId, max: this.#maxSamples, problems, check: isSampleResult },
+    );
+    const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
+    return {
+      generations: generations.sort(byIndex),
+      executions: executions.sort(byIndex),
+      problems,
+    };
+  }
+
+  /** Every `<folder>/<run>` below the root whose names are plain; hidden folders are skipped. */
+  async #runFolders(problems: StoreProblem[]): Promise<RunRef[]> {
+    const refs: RunRef[] = [];
+    for (const folder of await subfolders(this.#root)) {
+      for (const run of await subfolders(join(this.#root, folder))) {
+        try {
+          refs.push(checkRunRef({ folder, run }));
+        } catch (error) {
+          problems.push({ path: `${folder}/${run}`, message: (error as Error).message });
+        }
+      }
+    }
+    return refs.sort((a, b) => formatRunRef(a).localeCompare(formatRunRef(b)));
+  }
+
+  /** Real path of a run's report, refused when a link leads outside the root. */
+  async #reportPath(ref: RunRef, root: string): Promise<string> {
+    const path = join(this.#root, ref.folder, ref.run, "report.json");
+    let real: string;
+    try {
+      real = await Deno.realPath(path);
+    } catch {
+      throw new RunNotFoundError(`Cannot find run "${formatRunRef(ref)}": it has no report.json`);
+    }
+    if (!real.startsWith(root + sep)) {
+      throw new InvalidRunRefError(
+        `Cannot read run "${formatRunRef(ref)}": its report lies outside the reports folder`,
+      );
+    }
+    return real;
+  }
+
+  /** Parsed file from the cache while its size and mtime are unchanged; `undefined` if absent. */
+  async #cached<T>(
+    cache: Map<string, CacheEntry<T>>,
+    path: string,
+    ref: RunRef,
+    shape: (report: Report) => T,
+  ): Promise<T | MalformedReportError | undefined> {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(path);
+    } catch {
+      return undefined;
+    }
+    if (!info.isFile) return undefined;
+    const mtime = info.mtime?.getTime() ?? 0;
+    const hit = cache.get(path);
+    if (hit && hit.mtime === mtime && hit.size === info.size) {
+      cache.delete(path);
+      cache.set(path, hit); // most recently used last
+      return hit.value;
+    }
+    const source = `${formatRunRef(ref)}/report.json`;
+    const value = await this.#read(path, source, info.size).then(
+      shape,
+      (e) => e as MalformedReportError,
+    );
+    cache.set(path, { mtime, size: info.size, value });
+    return value;
+  }
+
+  async #read(path: string, source: string, size: number): Promise<Report> {
+    if (size > this.#maxBytes) {
+      throw new MalformedReportError(
+        `Cannot read report "${source}" as it is larger than the limit: ${size} bytes, limit ` +
+          `${this.#maxBytes} bytes`,
+      );
+    }
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (error) {
+      throw new MalformedReportError(`Cannot read report "${source}": ${(error as Error).message}`);
+    }
+    return parseReport(text, source);
+  }
+
+  #trimLoaded(): void {
+    while (this.#loaded.size > LOADED_CACHE_SIZE) {
+      this.#loaded.delete(this.#loaded.keys().next().value!);
+    }
+  }
+}
+
+async function realRoot(root: string): Promise<string> {
+  try {
+    return await Deno.realPath(root);
+  } catch {
+    return root; // a missing root lists nothing and finds no run
+  }
+}
+
+function summarize(report: Report): ReportSummary {
+  const { tasks, ...rest } = report;
+  return { ...rest, taskOutcomes: tasks.length };
+}
+
+function describe(error: MalformedReportError): string {
+  const shown = error.problems.slice(0, 5);
+  const more = error.problems.length - shown.length;
+  return [error.message, ...shown, ...(more > 0 ? [`and ${more} more`] : [])].join("; ");
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory && !entry.name.startsWith(".")) names.push(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return names;
+}
+
+interface ReadLinesOptions<T> {
+  readonly taskId: string;
+  readonly max: number;
+  readonly problems: string[];
+  readonly check: (value: unknown) => value is T;
+}
+
+/** Records of one task from a JSONL file, read line by line; bad lines become problems. */
+async function readTaskLines<T>(path: string, options: ReadLinesOptions<T>): Promise<T[]> {
+  const { taskId, max, problems, check } = options;
+  const name = path.slice(path.lastIndexOf(sep) + 1);
+  const needle = JSON.stringify(taskId);
+  const found: T[] = [];
+  let lineNumber = 0;
+  try {
+    for await (const line of readLines(path)) {
+      lineNumber++;
+      if (!line.includes(needle)) continue; // cheap filter before parsing
+      const value = parseLine(line);
+      if (!check(value)) {
+        problems.push(`Cannot read ${name} line ${lineNumber}: it is not a valid record`);
+      } else if ((value as { taskId: string }).taskId === taskId && found.length < max) {
+        found.push(value);
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) problems.push(`The run has no ${name}`);
+    else problems.push(`Cannot read ${name}: ${(error as Error).message}`);
+  }
+  return found;
+}
+
+function parseLine(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+async function* readLines(path: string): AsyncGenerator<string> {
+  const file = await Deno.open(path);
+  let rest = "";
+  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop()!;
+    yield* lines;
+  }
+  if (rest !== "") yield rest;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation: the report is the contract between the producer and every reader.
+
+/** Parses and validates report text; throws {@linkcode MalformedReportError}. */
+export function parseReport(text: string, source: string): Report {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new MalformedReportError(
+      `Cannot read report "${source}" as it is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  return validateReport(value, source);
+}
+
+/** Checks that `value` is a {@linkcode Report} of the known schema version. */
+export function validateReport(value: unknown, source: string): Report {
+  if (!isObject(value)) {
+    throw new MalformedReportError(`Cannot read report "${source}" as it is not a JSON object`);
+  }
+  if (value.schema !== REPORT_SCHEMA_VERSION) {
+    throw new MalformedReportError(
+      `Cannot read report "${source}" as its schema version is unknown: current value is ` +
+        `${
+          JSON.stringify(value.schema ?? null)
+        }, this reader knows version ${REPORT_SCHEMA_VERSION}`,
+    );
+  }
+  const problems: string[] = [];
+  checkShape(value, REPORT_SHAPE, "", problems);
+  if (problems.length > 0) {
+    throw new MalformedReportError(
+      `Cannot read report "${source}" as it does not match the report schema`,
+      problems,
+    );
+  }
+  return value as unknown as Report;
+}
+
+type Shape =
+  | "string"
+  | "number"
+  | "boolean"
+  | "number|null"
+  | "date"
+  | "status"
+  | "any"
+  | { readonly arrayOf: Shape }
+  | { readonly recordOf: Shape }
+  | { readonly optional: Shape }
+  | { readonly [key: string]: Shape };
+
+const METRICS: Shape = { recordOf: "number|null" };
+const TASK_SHAPE: Shape = {
+  taskId: "string",
+  language: "string",
+  meta: { recordOf: "any" },
+  n: "number",
+  passed: "number",
+  statuses: { arrayOf: "status" },
+  casesPassed: "number",
+  casesTotal: "number",
+  compiled: "number",
+  scores: { optional: { recordOf: "number" } },
+};
+const REPORT_SHAPE: Shape = {
+  id: "string",
+  comparabilityKey: "string",
+  keyFields: { recordOf: "any" },
+  headline: "string",
+  provenance: {
+    harness: { version: "string", commit: "string", dirty: "boolean" },
+    startedAt: "date",
+    finishedAt: "date",
+    host: { cpu: "string", cores: "number", memoryGb: "number", os: "string", deno: "string" },
+    toolchains: { arrayOf: { language: "string", path: "string", version: "string" } },
+    isolation: { mode: "string", limits: { recordOf: "number" } },
+    workers: "number",
+  },
+  config: {
+    benchmark: "string",
+    dataset: {
+      name: "string",
+      version: "string",
+      sha256: { recordOf: "string" },
+      source: "string",
+    },
+    split: "string",
+    filter: { recordOf: "string" },
+    limit: "number|null",
+    taskCount: "number",
+    promptTemplate: "string",
+    shots: "number",
+    model: { backend: "string", id: "string", settings: { recordOf: "any" } },
+    sampling: {
+      n: "number",
+      temperature: "number",
+      topP: "number",
+      topK: "number",
+      maxTokens: "number",
+      stop: { arrayOf: "string" },
+      seed: "number",
+    },
+    k: { arrayOf: "number" },
+  },
+  metrics: METRICS,
+  metricsByLanguage: { recordOf: METRICS },
+  metricsByGroup: { recordOf: { recordOf: METRICS } },
+  statusCounts: { recordOf: "number" },
+  throughput: { executions: "number", seconds: "number" },
+  tasks: { arrayOf: TASK_SHAPE },
+};
+
+const MAX_PROBLEMS = 20;
+
+function checkShape(value: unknown, shape: Shape, path: string, problems: string[]): void {
+  if (problems.length >= MAX_PROBLEMS) return;
+  if (typeof shape === "string") {
+    if (!checkLeaf(value, shape)) problems.push(`${path || "report"}: ${leafError(value, shape)}`);
+    return;
+  }
+  if ("optional" in shape && Object.keys(shape).length === 1) {
+    if (value !== undefined) checkShape(value, shape.optional as Shape, path, problems);
+    return;
+  }
+  if ("arrayOf" in shape && Object.keys(shape).length === 1) {
+    if (!Array.isArray(value)) return void problems.push(`${path}: expected an array`);
+    value.forEach((item, i) => checkShape(item, shape.arrayOf as Shape, `${path}[${i}]`, problems));
+    return;
+  }
+  if (!isObject(value)) return void problems.push(`${path || "report"}: expected an object`);
+  if ("recordOf" in shape && Object.keys(shape).length === 1) {
+    for (const [key, item] of Object.entries(value)) {
+      checkShape(item, shape.recordOf as Shape, `${path}[${JSON.stringify(key)}]`, problems);
+    }
+    return;
+  }
+  for (const [key, inner] of Object.entries(shape)) {
+    checkShape(value[key], inner, path ? `${path}.${key}` : key, problems);
+  }
+}
+
+function checkLeaf(value: unknown, shape: string): boolean {
+  switch (shape) {
+    case "any":
+      return true;
+    case "number|null":
+      return value === null || Number.isFinite(value);
+    case "number":
+      return Number.isFinite(value);
+    case "date":
+      return typeof value === "string" && !Number.isNaN(Date.parse(value));
+    case "status":
+      return (EXECUTION_STATUSES as readonly unknown[]).includes(value);
+    case "string":
+      return typeof value === "string";
+    case "boolean":
+      return typeof value === "boolean";
+    default:
+      return false;
+  }
+}
+
+function leafError(value: unknown, shape: string): string {
+  const got = value === undefined ? "missing" : `current value is ${short(value)}`;
+  const wanted = shape === "date"
+    ? "an ISO 8601 date"
+    : shape === "status"
+    ? `one of ${EXECUTION_STATUSES.join(", ")}`
+    : shape === "number|null"
+    ? "a number or null"
+    : `a ${shape}`;
+  return `expected ${wanted}: ${got}`;
+}
+
+function short(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isGenerationRecord(value: unknown): value is GenerationRecord {
+  return isObject(value) && typeof value.taskId === "string" &&
+    Number.isInteger(value.index) && typeof value.raw === "string" &&
+    typeof value.code === "string";
+}
+
+function isSampleResult(value: unknown): value is SampleResult {
+  if (!isObject(value) || typeof value.taskId !== "string" || !Number.isInteger(value.index)) {
+    return false;
+  }
+  const e = value.execution;
+  return isObject(e) && checkLeaf(e.status, "status") && typeof e.compiled === "boolean" &&
+    typeof e.stdout === "string" && typeof e.stderr === "string";
+}
