@@ -239,12 +239,21 @@ export function floatRow(tensor: ort.Tensor, start: number, length: number): Flo
   const data = tensor.data;
   if (data instanceof Float32Array) return data.slice(start, start + length);
   if (tensor.type === "float16" && data instanceof Uint16Array) {
+    const table = float16Table();
     const row = new Float32Array(length);
-    for (let i = 0; i < length; i++) row[i] = float16BitsToNumber(data[start + i] as number);
+    for (let i = 0; i < length; i++) row[i] = table[data[start + i] as number] as number;
     return row;
   }
   const typed = data as unknown as ArrayLike<number>;
   return Float32Array.from({ length }, (_, i) => Number(typed[start + i]));
+}
+
+let float16Values: Float32Array | undefined;
+
+/** The value of every fp16 bit pattern (256 KiB, built on first use): a lookup per logit. */
+function float16Table(): Float32Array {
+  float16Values ??= Float32Array.from({ length: 65536 }, (_, bits) => float16BitsToNumber(bits));
+  return float16Values;
 }
 
 /** The value of IEEE 754 half-precision bits. */

@@ -112,15 +112,52 @@ function softmaxAbove(values: Float64Array, min: number): Float64Array {
 /**
  * The smallest probability in the smallest set of top tokens whose mass reaches `topP`. Only
  * tokens with p >= (1 - topP) / n can be in that set (the rest weigh less than 1 - topP in
- * all), so only those are sorted.
+ * all); among those, a quickselect-style partition finds the cut in linear expected time.
  */
 function nucleusFloor(probs: Float64Array, topP: number): number {
   const floor = (1 - topP) / probs.length;
-  const kept = probs.filter((p) => p >= floor && p > 0).sort();
-  let mass = 0;
-  for (let i = kept.length - 1; i >= 0; i--) {
-    mass += kept[i] as number;
-    if (mass >= topP) return kept[i] as number;
+  const values = new Float64Array(probs.length);
+  let hi = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const p = probs[i] as number;
+    if (p >= floor && p > 0) values[hi++] = p;
   }
-  return kept[0] ?? Number.MIN_VALUE;
+  let lo = 0;
+  let need = topP;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1] as number;
+    const [gt, lt] = partitionDescending(values, lo, hi, pivot);
+    let massAbove = 0;
+    for (let i = lo; i < gt; i++) massAbove += values[i] as number;
+    if (massAbove >= need) {
+      hi = gt;
+      continue;
+    }
+    const massEqual = pivot * (lt - gt);
+    if (massAbove + massEqual >= need) return pivot;
+    need -= massAbove + massEqual;
+    lo = lt;
+  }
+  return Number.MIN_VALUE; // rounding left `topP` unreached: keep every token
+}
+
+/**
+ * Three-way partition of `values[lo, hi)` in place: `[lo, gt)` > pivot, `[gt, lt)` == pivot,
+ * `[lt, hi)` < pivot.
+ */
+function partitionDescending(values: Float64Array, lo: number, hi: number, pivot: number) {
+  let [gt, i, lt] = [lo, lo, hi];
+  while (i < lt) {
+    const v = values[i] as number;
+    if (v > pivot) {
+      values[i++] = values[gt] as number;
+      values[gt++] = v;
+    } else if (v < pivot) {
+      values[i] = values[--lt] as number;
+      values[lt] = v;
+    } else {
+      i++;
+    }
+  }
+  return [gt, lt] as const;
 }
