@@ -77,6 +77,11 @@ export interface ModelBackend {
   /** Whether `raw` is already code (reference, samples) rather than text to sanitize. */
   readonly yieldsCode: boolean;
   /**
+   * How the raw text reads, for `sanitize()`: a continuation of the prompt, or a chat answer
+   * (code usually in a fenced block). @default "completion"
+   */
+  readonly style?: "completion" | "chat";
+  /**
    * Samples per task the backend holds, where that is fixed (a samples file): the default `n`.
    * Throws when some of `tasks` have none.
    */

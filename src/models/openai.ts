@@ -81,6 +81,7 @@ interface CompletionResponse {
 export class OpenAiBackend implements ModelBackend {
   readonly identity: ModelIdentity;
   readonly yieldsCode = false;
+  readonly style: "completion" | "chat";
   readonly #model: string;
   readonly #url: string;
   readonly #options: OpenAiOptions;
@@ -98,6 +99,7 @@ export class OpenAiBackend implements ModelBackend {
     const baseUrl = (options.baseUrl ?? Deno.env.get("OPENAI_BASE_URL") ??
       "https://api.openai.com/v1").replace(/\/+$/, "");
     this.#model = model;
+    this.style = api === "chat" ? "chat" : "completion";
     this.#url = `${baseUrl}/${api === "chat" ? "chat/completions" : "completions"}`;
     this.#options = { ...options, api };
     this.#apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY");

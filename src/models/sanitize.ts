@@ -8,13 +8,10 @@
  */
 
 import type { Language } from "../types.ts";
+import type { ModelBackend } from "./backend.ts";
 
-/** How the raw text was produced. */
-export type SanitizeStyle =
-  /** A continuation of the prompt (completions endpoint, local decoding). */
-  | "completion"
-  /** A chat answer, code usually inside a fenced block. */
-  | "chat";
+/** How the raw text was produced: a prompt continuation, or a chat answer. */
+export type SanitizeStyle = NonNullable<ModelBackend["style"]>;
 
 /** Options of {@linkcode sanitize}. */
 export interface SanitizeOptions {
