@@ -116,7 +116,7 @@ function runRow(group: BoardGroup, run: RunEntry, index: number): Html {
 <td><a href="${runPath(run.ref)}">${run.summary.id}</a></td>
 <td>${config.model.backend} · <code>${config.model.id}</code></td>
 <td class="muted">${settingsText(run)}</td>
-<td>${formatDate(provenance.startedAt)}</td>
+<td class="nowrap">${formatDate(provenance.startedAt)}</td>
 ${group.metrics.map((m) => html`<td class="num">${formatMetric(m, metrics[m])}</td>`)}
 ${
     group.languageColumns.map((c) =>

@@ -27,7 +27,7 @@ header.top .brand { font-weight:700; font-size:16px; }
 main { padding:16px 24px 48px; max-width:1400px; }
 h1 { font-size:22px; margin:8px 0 4px; } h2 { font-size:18px; margin:28px 0 8px; }
 h3 { font-size:15px; margin:20px 0 6px; }
-a { color:var(--accent); }
+a { color:var(--accent); } .nowrap { white-space:nowrap; }
 .muted { color:var(--muted); }
 .card { background:#fff; border:1px solid var(--line); border-radius:8px; padding:12px 16px;
   margin:12px 0; overflow-x:auto; }

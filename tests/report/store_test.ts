@@ -96,7 +96,7 @@ Deno.test("createFolderStore().load()", async (t) => {
 Deno.test("createFolderStore() on hostile folders", async (t) => {
   const dir = await copyFixtures();
   try {
-    await t.step("refuses a report linked from outside the folder", async () => {
+    await t.step("refuses reports and run folders behind symbolic links", async () => {
       const outside = await Deno.makeTempDir();
       await writeReport(outside, { folder: "x", run: "y" }, await readFixture(RUNS.tiny));
       await Deno.mkdir(join(dir, "mbpp", "linked"));
@@ -104,13 +104,18 @@ Deno.test("createFolderStore() on hostile folders", async (t) => {
         join(outside, "x", "y", "report.json"),
         join(dir, "mbpp", "linked", "report.json"),
       );
+      await Deno.symlink(join(outside, "x", "y"), join(dir, "mbpp", "linked-folder"));
       const store = createFolderStore(dir);
-      await assert.rejects(() => store.load({ folder: "mbpp", run: "linked" }), {
-        name: "InvalidRunRefError",
-        message: `Cannot read run "mbpp/linked": its report lies outside the reports folder`,
-      });
+      for (const run of ["linked", "linked-folder"]) {
+        await assert.rejects(() => store.load({ folder: "mbpp", run }), {
+          name: "InvalidRunRefError",
+          message:
+            `Cannot read run "mbpp/${run}": it lies behind a symbolic link, which the store does not follow`,
+        });
+      }
       const listing = await store.list();
       assert.ok(listing.problems.some((p) => p.path === "mbpp/linked"));
+      assert.ok(!listing.runs.some((r) => r.ref.run.startsWith("linked")));
       await Deno.remove(outside, { recursive: true });
     });
 
