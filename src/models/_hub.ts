@@ -86,7 +86,8 @@ async function downloadModel(id: string, folder: string, options: HubOptions): P
     const body = await hubFetch(id, url, headers, undefined);
     const target = join(folder, file);
     await mkdir(dirname(target), { recursive: true });
-    await writeFile(`${target}.tmp`, new Uint8Array(await body.arrayBuffer()));
+    // Streamed to disk: ONNX weights can be larger than memory allows.
+    await Deno.writeFile(`${target}.tmp`, body.body ?? new Uint8Array());
     await rename(`${target}.tmp`, target);
   }
   await writeFile(join(folder, COMPLETE_MARKER), `${revision}\n`);
