@@ -19,7 +19,7 @@ import {
   pairTasks,
 } from "../report/compare.ts";
 import type { Report, TaskOutcome } from "../report/schema.ts";
-import { headlineMetric, parseReport } from "../report/store.ts";
+import { createFolderStore, headlineMetric, parseReport } from "../report/store.ts";
 import { formatDelta, formatMetric, formatP, isCount } from "../leaderboard/format.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { table } from "./_summary.ts";
@@ -28,7 +28,7 @@ import { table } from "./_summary.ts";
 export interface CheckOptions {
   /** Baseline report: a `report.json` or the run folder that holds one. */
   readonly baseline: string;
-  /** Current report, the same way. */
+  /** Current report, the same way, or a reports folder: its newest run comparable with the baseline. */
   readonly current: string;
   /** Metrics to check. @default ["compile_rate", the baseline's headline metric] */
   readonly metrics?: readonly string[];
@@ -87,7 +87,10 @@ export class CheckRefusedError extends Error {
 export async function runCheck(options: CheckOptions): Promise<CheckResult> {
   const { tolerance = 0.02, alpha = 0.05 } = options;
   const baseline = await readReport(options.baseline, "baseline");
-  const current = await readReport(options.current, "current");
+  const current = await readReport(
+    await resolveCurrent(options.current, baseline.report),
+    "current",
+  );
   const verdict = comparability(baseline.report, current.report);
   if (!verdict.comparable) {
     const lines = verdict.differences.map((d) => `  ${d.field}: baseline ${d.a}, current ${d.b}`);
@@ -122,6 +125,39 @@ export async function runCheck(options: CheckOptions): Promise<CheckResult> {
 
 function lowerFirst(text: string): string {
   return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/**
+ * `path` itself when it is a report or a run folder; when it is a reports folder
+ * (`<folder>/<run>/report.json` below it), the newest run there comparable with the baseline.
+ */
+async function resolveCurrent(path: string, baseline: Report): Promise<string> {
+  const isFolder = await Deno.stat(path).then((info) => info.isDirectory, () => false);
+  if (!isFolder || await exists(join(path, "report.json"))) return path;
+  const { runs } = await createFolderStore(path).list();
+  const candidates = runs
+    .filter((r) => r.summary.comparabilityKey === baseline.comparabilityKey)
+    .filter((r) => !isSameRun(r.summary, baseline))
+    .sort((a, b) => b.summary.provenance.startedAt.localeCompare(a.summary.provenance.startedAt));
+  const newest = candidates[0];
+  if (newest === undefined) {
+    throw new CheckRefusedError(
+      `Cannot find a run comparable with the baseline in "${path}": it holds ${runs.length} ` +
+        `readable run${runs.length === 1 ? "" : "s"}, none but the baseline itself with ` +
+        `comparability key ` +
+        `"${baseline.comparabilityKey}"`,
+    );
+  }
+  return join(path, newest.ref.folder, newest.ref.run, "report.json");
+}
+
+/** The baseline itself, when the reports folder holds it (`reports/baseline/`). */
+function isSameRun(a: Pick<Report, "id" | "provenance">, b: Pick<Report, "id" | "provenance">) {
+  return a.id === b.id && a.provenance.startedAt === b.provenance.startedAt;
+}
+
+function exists(path: string): Promise<boolean> {
+  return Deno.stat(path).then(() => true, () => false);
 }
 
 async function readReport(path: string, role: string): Promise<CheckResult["baseline"]> {
@@ -336,7 +372,8 @@ function describe(report: Report): string {
 
 const USAGE = `Usage: deno task check --baseline PATH --current PATH [options]
 
-Compares a run with a baseline report. PATH is a report.json or the run folder that holds one.
+Compares a run with a baseline report. PATH is a report.json or the run folder that holds one;
+--current may also be a reports folder, where the newest run comparable with the baseline is used.
 
   --metric NAME       metric to check; repeat for several (default: compile_rate and the
                       baseline's headline metric)

@@ -193,6 +193,38 @@ Deno.test("runCheck() reads a run folder as its report.json", async () => {
   assert.equal(result.baseline.path, join(folder, "report.json"));
 });
 
+Deno.test("runCheck() finds the newest comparable run in a reports folder", async (t) => {
+  const reference = await readFixture(RUNS.reference);
+  const older = { ...reference, id: "older" };
+  const newer = {
+    ...withStatus(reference, COMPILING.slice(0, 6), "compile_error", "newer"),
+    provenance: { ...reference.provenance, startedAt: "2026-12-01T00:00:00Z" },
+  };
+  const other = { ...reference, id: "other", comparabilityKey: "another key" };
+  await t.step("does not take the baseline for the current run", async () => {
+    await withReports([reference], async (_, dir) => {
+      await assert.rejects(() => runCheck({ baseline: REFERENCE, current: dir }), {
+        message: /it holds 1 readable run, none but the baseline itself/,
+      });
+    });
+  });
+  await withReports([older, newer, other], async (_, dir) => {
+    await t.step("uses the newest run with the baseline's key", async () => {
+      const result = await runCheck({ baseline: REFERENCE, current: dir });
+      assert.equal(result.current.report.id, "newer");
+      assert.equal(result.passed, false);
+    });
+    await t.step("refuses a folder without a comparable run", async () => {
+      await assert.rejects(() => runCheck({ baseline: reportPath(RUNS.n5), current: dir }), {
+        message: new RegExp(
+          `^Cannot find a run comparable with the baseline in ".*": it holds 3 readable runs, none ` +
+            `but the baseline itself with comparability key "[0-9a-f]+"$`,
+        ),
+      });
+    });
+  });
+});
+
 Deno.test("formatCheckMarkdown()", async () => {
   const result = await runCheck({ baseline: REFERENCE, current: TINY });
   const markdown = formatCheckMarkdown(result);
