@@ -23,6 +23,7 @@ export { DEFAULT_SAMPLING, runBenchmark, type RunOptions, type RunResult } from 
 export { type GenerateOptions, generateSamples } from "./src/generate.ts";
 export { type JudgeOptions, type JudgeResult, judgeSamples } from "./src/judge.ts";
 export { meanPassAtK, passAtK } from "./src/metrics/pass_at_k.ts";
+export * from "./src/metrics/mod.ts";
 export { createModelBackend, MODEL_BACKENDS } from "./src/models/registry.ts";
 export type * from "./src/models/backend.ts";
 export { buildReport, type ReportInput } from "./src/report/build.ts";
