@@ -15,7 +15,7 @@ import {
   pairTasks,
 } from "../report/compare.ts";
 import type { Report, TaskOutcome } from "../report/schema.ts";
-import { formatRunRef, type Listing, type LoadedRun, type RunEntry } from "../report/store.ts";
+import type { Listing, LoadedRun, RunEntry } from "../report/store.ts";
 import { EXECUTION_STATUSES, type ExecutionStatus } from "../types.ts";
 import { isCount } from "./_layout.ts";
 
@@ -244,9 +244,4 @@ export function compareTwoRuns(a: LoadedRun, b: LoadedRun, metric?: string): Run
     return paired ? [{ language, paired }] : [];
   });
   return { comparable: true, a, b, metrics, byLanguage, metric: chosen };
-}
-
-/** `folder/run` of a loaded run. */
-export function refText(run: LoadedRun | RunEntry): string {
-  return formatRunRef(run.ref);
 }

@@ -17,6 +17,7 @@ import {
   formatDate,
   formatMetric,
   type Html,
+  isCount,
   keyValues,
   page,
   query,
@@ -99,14 +100,17 @@ function metricsTable(data: RunPageData): Html {
           <td class="num">${ci
             ? `${formatMetric(m, ci.low)} – ${formatMetric(m, ci.high)}`
             : "–"}</td>
-          <td class="muted">${ci
-            ? `${ci.method} over ${ci.tasks} tasks`
-            : "no per-task values"}</td>
+          <td class="muted">${methodText(m, ci)}</td>
         </tr>
       `;
     })}</tbody>
     </table>
   `;
+}
+
+function methodText(metric: string, ci: Interval | undefined): string {
+  if (ci) return `${ci.method} over ${ci.tasks} tasks`;
+  return isCount(metric) ? "count" : "no per-task values";
 }
 
 function statusChart(run: LoadedRun): Html {

@@ -175,6 +175,7 @@ class FolderStore implements ReportStore {
       const batch = refs.slice(i, i + LIST_BATCH);
       entries.push(...await Promise.all(batch.map((ref) => this.#listed(ref, problems))));
     }
+    this.#forgetOthers(refs);
     return { runs: entries.filter((e) => e !== undefined), problems };
   }
 
@@ -190,7 +191,8 @@ class FolderStore implements ReportStore {
   }
 
   async taskRecords(ref: RunRef, taskId: string): Promise<TaskRecords> {
-    const dir = join(this.#root, checkRunRef(ref).folder, ref.run);
+    await this.#refuseLinks(checkRunRef(ref));
+    const dir = join(this.#root, ref.folder, ref.run);
     const problems: string[] = [];
     const generations = await readTaskLines<GenerationRecord>(
       join(dir, "generations.jsonl"),
@@ -296,6 +298,12 @@ class FolderStore implements ReportStore {
     return parseReport(text, source);
   }
 
+  /** Drops cached summaries of runs no longer in the folder. */
+  #forgetOthers(refs: readonly RunRef[]): void {
+    const present = new Set(refs.map((r) => join(this.#root, r.folder, r.run, "report.json")));
+    for (const path of this.#summaries.keys()) if (!present.has(path)) this.#summaries.delete(path);
+  }
+
   #trimLoaded(): void {
     while (this.#loaded.size > LOADED_CACHE_SIZE) {
       this.#loaded.delete(this.#loaded.keys().next().value!);
@@ -348,6 +356,10 @@ async function readTaskLines<T>(path: string, options: ReadLinesOptions<T>): Pro
   const found: T[] = [];
   let lineNumber = 0;
   try {
+    if ((await Deno.lstat(path)).isSymlink) {
+      problems.push(`The run's ${name} is a symbolic link, which the store does not follow`);
+      return found;
+    }
     for await (const line of readLines(path)) {
       lineNumber++;
       if (!line.includes(needle)) continue; // cheap filter before parsing

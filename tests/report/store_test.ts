@@ -119,6 +119,15 @@ Deno.test("createFolderStore() on hostile folders", async (t) => {
       await Deno.remove(outside, { recursive: true });
     });
 
+    await t.step("does not follow a linked JSONL file", async () => {
+      const runDir = join(dir, RUNS.apps.folder, RUNS.apps.run);
+      await Deno.symlink("/etc/hostname", join(runDir, "executions.jsonl"));
+      const records = await createFolderStore(dir).taskRecords(RUNS.apps, "apps/4000");
+      assert.ok(records.problems.includes(
+        "The run's executions.jsonl is a symbolic link, which the store does not follow",
+      ));
+    });
+
     await t.step("refuses a report over the size limit", async () => {
       const store = createFolderStore(dir, { maxReportBytes: 1000 });
       await assert.rejects(() => store.load(RUNS.tiny), {
