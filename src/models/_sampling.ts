@@ -60,10 +60,9 @@ export function chooseToken(
 ): number {
   if (choice.temperature <= 0) return argmax(logits);
   const n = logits.length;
-  const scaled = new Float64Array(n);
-  for (let i = 0; i < n; i++) scaled[i] = (logits[i] as number) / choice.temperature;
-  const minLogit = choice.topK > 0 && choice.topK < n ? kthLargest(scaled, choice.topK) : -Infinity;
-  const probs = softmaxAbove(scaled, minLogit);
+  // Temperature keeps the order of logits, so the top-k cut is taken on the raw values.
+  const minLogit = choice.topK > 0 && choice.topK < n ? kthLargest(logits, choice.topK) : -Infinity;
+  const probs = softmaxAbove(logits, minLogit, choice.temperature);
   const minProb = choice.topP < 1 ? nucleusFloor(probs, choice.topP) : Number.MIN_VALUE;
   let total = 0;
   for (let i = 0; i < n; i++) if ((probs[i] as number) >= minProb) total += probs[i] as number;
@@ -80,7 +79,7 @@ export function chooseToken(
 }
 
 /** The k-th largest of `values` (k >= 1), keeping a small sorted buffer of the top k. */
-function kthLargest(values: Float64Array, k: number): number {
+function kthLargest(values: ArrayLike<number>, k: number): number {
   if (k > 256) return Float64Array.from(values).sort()[values.length - k] as number;
   const top = new Float64Array(k).fill(-Infinity); // ascending: top[0] is the smallest kept
   for (let j = 0; j < values.length; j++) {
@@ -93,15 +92,15 @@ function kthLargest(values: Float64Array, k: number): number {
   return top[0] as number;
 }
 
-/** Softmax over the values >= `min`; the others get probability 0. */
-function softmaxAbove(values: Float64Array, min: number): Float64Array {
+/** Softmax of `values / temperature` over the values >= `min`; the others get probability 0. */
+function softmaxAbove(values: ArrayLike<number>, min: number, temperature: number): Float64Array {
   let max = -Infinity;
   for (let i = 0; i < values.length; i++) max = Math.max(max, values[i] as number);
   const probs = new Float64Array(values.length);
   let sum = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
-    const e = v >= min ? Math.exp(v - max) : 0;
+    const e = v >= min ? Math.exp((v - max) / temperature) : 0;
     probs[i] = e;
     sum += e;
   }
