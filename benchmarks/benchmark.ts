@@ -41,10 +41,12 @@ export interface LoadOptions {
   readonly split?: string;
   /** Accept dataset files whose sha256 differs from the pinned one (the real one is recorded). */
   readonly allowUnverified?: boolean;
-  /** Keep only the first `limit` tasks (after filtering). */
+  /**
+   * Keep only the first `limit` tasks. The run pipeline does not pass it: it filters on task
+   * `meta` (`--filter difficulty=introductory`) and applies `--limit` itself, so an adapter only
+   * has to put the fields users filter on into `meta`.
+   */
   readonly limit?: number;
-  /** Benchmark-specific filters, e.g. `{ difficulty: "introductory" }`. */
-  readonly filter?: Readonly<Record<string, string>>;
   /** Report download progress and the like. */
   readonly log?: (message: string) => void;
 }

@@ -29,16 +29,25 @@ export interface GenerateOptions {
 /** File name of the generation records in a run folder. */
 export const GENERATIONS_FILE = "generations.jsonl";
 
-/** Generates what is missing and returns every sample of `tasks`, in task then index order. */
+/** What {@linkcode generateSamples} returns. */
+export interface GenerateResult {
+  /** Every sample of the tasks, in task then index order. */
+  readonly samples: Sample[];
+  /** Samples generated now (not taken from an earlier attempt). */
+  readonly generated: number;
+}
+
+/** Generates what is missing and returns every sample of `tasks`. */
 export async function generateSamples(
   tasks: readonly Task[],
   backend: ModelBackend,
   options: GenerateOptions,
-): Promise<Sample[]> {
+): Promise<GenerateResult> {
   const path = join(options.runDir, GENERATIONS_FILE);
   const stored = await readJsonl<GenerationRecord>(path, { allowTruncatedTail: true });
   const byKey = new Map(stored.map((record) => [sampleKey(record.taskId, record.index), record]));
   const appender = await JsonlAppender.open(path);
+  const before = byKey.size;
   let done = 0;
   try {
     await forEachConcurrently(tasks, options.concurrency ?? 4, async (task) => {
@@ -49,7 +58,10 @@ export async function generateSamples(
   } finally {
     appender.close();
   }
-  return collectSamples(tasks, options.sampling.n, byKey);
+  return {
+    samples: collectSamples(tasks, options.sampling.n, byKey),
+    generated: byKey.size - before,
+  };
 }
 
 async function generateTask(

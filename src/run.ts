@@ -7,7 +7,7 @@
  */
 
 import { join } from "node:path";
-import { generateSamples } from "./generate.ts";
+import { type GenerateResult, generateSamples } from "./generate.ts";
 import { judgeSamples } from "./judge.ts";
 import { buildReport } from "./report/build.ts";
 import { comparabilityKey, keyFieldsSummary } from "./report/key.ts";
@@ -74,7 +74,7 @@ export async function runBenchmark(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const startedAt = new Date().toISOString();
-  const loaded = await benchmark.load(loadOptions(options));
+  const loaded = selectTasks(await benchmark.load(loadOptions(options)), options);
   assertTasks(benchmark, loaded);
   const backend = await createModelBackend(options.model ?? "reference", {
     ...options.backendOptions,
@@ -121,7 +121,14 @@ async function runStages(
   const key = comparabilityKey(keyFields);
   const runDir = await prepareRunDir(options, benchmark, key, config);
   const tasksById = new Map(loaded.tasks.map((t) => [t.id, t]));
-  const samples = await generate(benchmark, loaded.tasks, backend, sampling, runDir, options);
+  const { samples, generated } = await generate(
+    benchmark,
+    loaded.tasks,
+    backend,
+    sampling,
+    runDir,
+    options,
+  );
   const judged = await judgeSamples(samples, tasksById, benchmark, executor, {
     runDir,
     onProgress: (done, total) => options.onProgress?.("judge", done, total),
@@ -152,19 +159,36 @@ async function runStages(
   });
   const reportPath = join(runDir, "report.json");
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 1) + "\n");
-  const resumedExecutions = judged.results.length - judged.executed;
-  return { report, runDir, reportPath, resumed: { samples: 0, executions: resumedExecutions } };
+  const resumed = {
+    samples: samples.length - generated,
+    executions: judged.results.length - judged.executed,
+  };
+  return { report, runDir, reportPath, resumed };
 }
 
 function loadOptions(options: RunOptions) {
   return {
     ...(options.data === undefined ? {} : { data: options.data }),
     ...(options.split === undefined ? {} : { split: options.split }),
-    ...(options.limit === undefined ? {} : { limit: options.limit }),
-    ...(options.filter === undefined ? {} : { filter: options.filter }),
     ...(options.allowUnverified ? { allowUnverified: true } : {}),
     ...(options.log === undefined ? {} : { log: options.log }),
   };
+}
+
+/** Keeps the tasks whose meta fields match every `--filter`, then the first `--limit`. */
+export function selectTasks(loaded: LoadedTasks, options: RunOptions): LoadedTasks {
+  const filter = Object.entries(options.filter ?? {});
+  for (const [field] of filter) {
+    if (loaded.tasks.some((task) => Object.hasOwn(task.meta, field))) continue;
+    const known = [...new Set(loaded.tasks.flatMap((task) => Object.keys(task.meta)))];
+    throw new RangeError(
+      `Cannot filter tasks on "${field}" as no task has that field: use one of ${known.join(", ")}`,
+    );
+  }
+  const kept = loaded.tasks.filter((task) =>
+    filter.every(([field, value]) => String(task.meta[field]) === value)
+  );
+  return { ...loaded, tasks: kept.slice(0, options.limit ?? Infinity) };
 }
 
 function assertTasks(benchmark: Benchmark, loaded: LoadedTasks): void {
@@ -239,7 +263,7 @@ function generate(
   sampling: Sampling,
   runDir: string,
   options: RunOptions,
-): Promise<Sample[]> {
+): Promise<GenerateResult> {
   const shots = options.shots ?? 0;
   return generateSamples(tasks, backend, {
     runDir,
