@@ -125,13 +125,14 @@ export class OnnxBackend implements ModelBackend {
         stop: sampling.stop,
       })
     ));
+    const texts = outputs.map((ids) => this.#completionText(promptIds, ids, sampling.stop));
     return request.indices.map((index, i) => {
-      const ids = outputs[greedy ? 0 : i] as number[];
+      const stream = greedy ? 0 : i;
       return {
         index,
-        raw: this.#completionText(promptIds, ids, sampling.stop),
+        raw: texts[stream] as string,
         promptTokens: promptIds.length,
-        completionTokens: ids.length,
+        completionTokens: (outputs[stream] as number[]).length,
       };
     });
   }
