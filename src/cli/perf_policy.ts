@@ -1,0 +1,209 @@
+/**
+ * `deno task perf:policy`: throughput of the TensorFlow.js policy on each backend that loads
+ * here: forward, forward+backward (the PPO update's cost per token) and cached decoding (the
+ * rollout's), for a small configuration (6 layers, width 256, context 256, vocabulary 32000) in
+ * both architectures and for the tiny test models.
+ *
+ * Usage: deno task perf:policy [--backend wasm --backend cpu] [--batch 2] [--iterations 2]
+ *        [--models small-gpt2,tiny-llama] [--out perf.json]
+ *
+ * @module
+ */
+
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { type ModelConfig, parseConfig, readConfig } from "../rl/config.ts";
+import { generate } from "../rl/generate.ts";
+import { CausalLm } from "../rl/model.ts";
+import { loadCheckpointTensors, writeAtomic } from "../rl/safetensors.ts";
+import {
+  type BackendChoice,
+  type BackendName,
+  BACKENDS,
+  describeBackend,
+  parseBackendName,
+  selectBackend,
+} from "../rl/tf_backend.ts";
+
+/** A model measured: a config, or a fixture folder under tests/fixtures/rl. */
+interface Subject {
+  readonly name: string;
+  readonly config?: Record<string, unknown>;
+  readonly fixture?: string;
+  /** Sequence length of the forward and backward passes. */
+  readonly seq: number;
+}
+
+const SMALL = { vocab_size: 32000, bos_token_id: 1, eos_token_id: 2 };
+
+/** What is measured unless `--models` says otherwise. */
+export const SUBJECTS: readonly Subject[] = [
+  {
+    name: "small-gpt2",
+    seq: 256,
+    config: { ...SMALL, model_type: "gpt2", n_embd: 256, n_layer: 6, n_head: 8, n_positions: 256 },
+  },
+  {
+    name: "small-llama",
+    seq: 256,
+    config: {
+      ...SMALL,
+      model_type: "qwen2",
+      hidden_size: 256,
+      intermediate_size: 688,
+      num_hidden_layers: 6,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      max_position_embeddings: 256,
+    },
+  },
+  { name: "tiny-gpt2", fixture: "tiny-gpt2", seq: 32 },
+  { name: "tiny-qwen2", fixture: "tiny-qwen2", seq: 32 },
+  { name: "tiny-llama", fixture: "tiny-llama", seq: 32 },
+];
+
+/** One measurement row. */
+export interface PerfRow {
+  readonly backend: BackendName;
+  readonly model: string;
+  readonly parameters: number;
+  readonly batch: number;
+  readonly seq: number;
+  /** Tokens per second through the full forward pass. */
+  readonly forward: number;
+  /** Tokens per second through forward and backward (gradients of all weights). */
+  readonly forwardBackward: number;
+  /** New tokens per second of cached greedy decoding, `batch` rows at a time. */
+  readonly decode: number;
+}
+
+async function build(subject: Subject): Promise<CausalLm> {
+  if (subject.config) return CausalLm.random(parseConfig(subject.config), { seed: 0 });
+  const dir = fileURLToPath(new URL(`../../tests/fixtures/rl/${subject.fixture}`, import.meta.url));
+  const config: ModelConfig = await readConfig(dir);
+  return CausalLm.fromTensors(config, await loadCheckpointTensors(dir));
+}
+
+/** Seconds per call, after one warm-up call. */
+async function timed(iterations: number, fn: () => void | Promise<void>): Promise<number> {
+  await fn();
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) await fn();
+  return (performance.now() - start) / 1000 / iterations;
+}
+
+async function measure(
+  model: CausalLm,
+  subject: Subject,
+  options: { batch: number; iterations: number; backend: BackendName },
+): Promise<PerfRow> {
+  const { batch, iterations } = options;
+  const vocab = model.config.vocabSize;
+  const rows = Array.from(
+    { length: batch },
+    (_, b) => Array.from({ length: subject.seq }, (_, t) => (b * 7919 + t * 104729) % vocab),
+  );
+  const ids = tf.tensor2d(rows, undefined, "int32");
+  const tokens = batch * subject.seq;
+  const forward = await timed(iterations, () => {
+    tf.tidy(() => model.score(ids).logprobs.sum().dataSync());
+  });
+  const forwardBackward = await timed(iterations, () => {
+    tf.tidy(() => {
+      const { value } = tf.variableGrads(() => model.score(ids).logprobs.mean().neg() as tf.Scalar);
+      value.dataSync();
+    });
+  });
+  ids.dispose();
+  const newTokens = 16;
+  const prompts = rows.map((row) => row.slice(0, Math.min(64, subject.seq)));
+  const decode = await timed(1, async () => {
+    await generate(model, prompts, { maxNewTokens: newTokens, eosTokenIds: [] });
+  });
+  return {
+    backend: options.backend,
+    model: subject.name,
+    parameters: model.size,
+    batch,
+    seq: subject.seq,
+    forward: tokens / forward,
+    forwardBackward: tokens / forwardBackward,
+    decode: (batch * newTokens) / decode,
+  };
+}
+
+function format(row: PerfRow): string {
+  const n = (x: number) => x.toFixed(x < 100 ? 1 : 0).padStart(9);
+  return `${row.backend.padEnd(15)} ${row.model.padEnd(12)} ${
+    (row.parameters / 1e6).toFixed(2).padStart(7)
+  }M ${String(row.batch).padStart(5)} ${String(row.seq).padStart(4)} ${n(row.forward)} ${
+    n(row.forwardBackward)
+  } ${n(row.decode)}`;
+}
+
+async function available(requested: readonly BackendName[]): Promise<BackendChoice[]> {
+  const choices: BackendChoice[] = [];
+  for (const name of requested) {
+    try {
+      choices.push(await selectBackend({ force: name, print: false }));
+    } catch (error) {
+      console.error(`skipping ${name}: ${(error as Error).message}`);
+    }
+  }
+  return choices;
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      backend: { type: "string", multiple: true },
+      batch: { type: "string", default: "2" },
+      iterations: { type: "string", default: "2" },
+      models: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const backends = (values.backend ?? [...BACKENDS]).map(parseBackendName);
+  const wanted = values.models?.split(",") ?? SUBJECTS.map((s) => s.name);
+  const subjects = SUBJECTS.filter((s) => wanted.includes(s.name));
+  if (subjects.length !== wanted.length) {
+    throw new RangeError(
+      `Cannot measure models as they must be among ${
+        SUBJECTS.map((s) => s.name).join(", ")
+      }: current value is "${values.models}"`,
+    );
+  }
+  const batch = Number(values.batch);
+  const iterations = Number(values.iterations);
+  const host = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
+  console.log(`host: ${host}; tfjs ${tf.version.tfjs}; tokens/s (after one warm-up pass)`);
+  const rows: PerfRow[] = [];
+  const choices = await available(backends);
+  for (const choice of choices) {
+    await selectBackend({ force: choice.name, print: false });
+    console.log(describeBackend(choice));
+    console.log(
+      `${"backend".padEnd(15)} ${"model".padEnd(12)} ${"params".padStart(8)} ${
+        "batch".padStart(5)
+      } ${"seq".padStart(4)} ${"forward".padStart(9)} ${"fwd+bwd".padStart(9)} ${
+        "decode".padStart(9)
+      }`,
+    );
+    for (const subject of subjects) {
+      const model = await build(subject);
+      const row = await measure(model, subject, { batch, iterations, backend: choice.name });
+      model.dispose();
+      rows.push(row);
+      console.log(format(row));
+    }
+  }
+  if (values.out) {
+    const record = { date: new Date().toISOString(), host, tfjs: tf.version.tfjs, choices, rows };
+    await writeAtomic(values.out, JSON.stringify(record, null, 2) + "\n");
+  }
+}
+
+if (import.meta.main) await main(Deno.args);
