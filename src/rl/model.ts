@@ -207,6 +207,13 @@ export class CausalLm {
         }`,
       );
     }
+    if (this.config.architecture === "gpt2" && past + t > this.config.maxPositions) {
+      throw new RangeError(
+        `Cannot run GPT-2 on ${
+          past + t
+        } steps as its position table must cover them: current "n_positions" is ${this.config.maxPositions}`,
+      );
+    }
     const positions = input.positionIds ?? positionIds(mask as tf.Tensor2D, t);
     const inputIds = input.inputIds.dtype === "int32"
       ? input.inputIds

@@ -202,3 +202,13 @@ Deno.test("CausalLm.fromTensors() rejects wrong weights", async (t) => {
     model.dispose();
   });
 });
+
+Deno.test("CausalLm.forward() refuses GPT-2 sequences past its position table", () => {
+  const model = CausalLm.random(TINY_GPT2);
+  assert.throws(() => tfjsLogits(model, [Array.from({ length: 33 }, () => 1)]), {
+    name: "RangeError",
+    message:
+      'Cannot run GPT-2 on 33 steps as its position table must cover them: current "n_positions" is 32',
+  });
+  model.dispose();
+});
