@@ -58,13 +58,28 @@ export interface ExecutorOptions {
   readonly limits?: Partial<Limits>;
   /** Languages to prepare (toolchains resolved once, up front). @default ["python"] */
   readonly languages?: readonly Language[];
+  /**
+   * Limits of the compile and syntax-check steps (`compile` mode, and the build before `run`
+   * and `test`); a request's `limits` apply to the program's runs only.
+   * @default wall and CPU 60 s, 2048 MiB, 128 processes, files 256 MiB, 1024 files, 1 MiB output
+   */
+  readonly compileLimits?: Partial<Limits>;
+  /** Folder of the shared read-only build caches (Go). @default ~/.cache/ppocoder/sandbox */
+  readonly cacheDir?: string;
 }
 
 /** A pool of isolated workers. */
 export interface Executor {
   readonly isolation: IsolationMode;
   readonly limits: Limits;
+  /** Limits of compile and syntax-check steps. */
+  readonly compileLimits?: Limits;
   readonly workers: number;
+  /**
+   * How the isolation degraded, for reports: e.g. no memory cgroup, so memory is limited by
+   * RLIMIT_DATA instead. Empty when every mechanism is in place.
+   */
+  readonly notes?: readonly string[];
   /** Toolchains resolved for the prepared languages, with versions (for reports). */
   readonly toolchains: readonly ToolchainInfo[];
   execute(request: ExecuteRequest): Promise<Execution>;

@@ -1,0 +1,661 @@
+"""ppocoder sandbox launcher ("zygote"): one per executor worker.
+
+Started once per worker (inside bubblewrap unless isolation is "none"), it pre-imports common
+standard-library modules and then serves requests, one JSON object per line on stdin, answering
+one JSON object per line on stdout. A request holds the files of one execution and its steps
+(a compile, the runs); every step runs in a process forked from this one:
+
+  zygote (root in the worker's bwrap: no network, read-only system, its own /box mount point)
+    X  fork into a fresh PID namespace (PID 1 there) with fresh mount and IPC namespaces, a
+       fresh /proc; the init of the step: reaps every process and reports the payload's status.
+      H  rlimits, unprivileged uid/gid, no capabilities, no_new_privs, stdio redirected; then
+         execve() of a compiler or program, or the Python program run in-process (no exec: the
+         interpreter and its imports are already warm, which is what makes Python fast).
+
+When X exits the kernel kills everything left in its PID namespace, so no process of a step
+outlives it. Each execution gets a fresh tmpfs at /box (its work dir; /tmp and /dev/shm point
+into it), unmounted when the execution ends, so no execution sees another's files.
+
+The Deno side (sandbox/_zygote.ts) owns policy; this file only carries steps out. Standard
+library only, Python >= 3.9.
+"""
+
+import ctypes
+import errno
+import gc
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+# Pre-imported for the programs (they share the warm interpreter through fork). Anything a
+# program imports that is not here is imported by the program itself, as usual. Left out on
+# purpose: modules that register fork handlers (threading and what imports it, such as queue and
+# logging; random and statistics), which would then run in every step.
+PRELOAD = (
+    "abc array ast base64 binascii bisect calendar cmath codecs collections collections.abc "
+    "contextlib copy csv dataclasses datetime decimal difflib enum fractions functools hashlib "
+    "heapq io itertools json keyword math numbers operator pprint re string struct textwrap time "
+    "traceback types typing unicodedata unittest"
+).split()
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 0x4000, 1 << 18
+MNT_DETACH = 2
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_PDEATHSIG = 1
+SYS_CLOSE_RANGE = 436  # x86_64 and aarch64 alike
+STATUS_FD = 3
+BOX = "/box"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def _mount(source, target, fstype, flags, data):
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _close_from(low):
+    if _libc.syscall(SYS_CLOSE_RANGE, low, 0x7FFFFFFF, 0) != 0:
+        os.closerange(low, 65536)
+
+
+class Config:
+    """Worker settings, fixed for the zygote's life (argv[1], JSON)."""
+
+    def __init__(self, raw):
+        self.isolation = raw["isolation"]  # "bwrap" | "none"
+        self.uid = raw.get("uid")
+        self.gid = raw.get("gid")
+        self.work_root = raw.get("workRoot")  # isolation "none": where boxes are made
+        self.cgroup_memory = raw.get("cgroupMemory")  # dir, inside the sandbox's view
+        self.cgroup_pids = raw.get("cgroupPids")
+        self.caches = raw.get("caches") or {}  # name -> read-only folder inside the sandbox
+
+
+class Cgroups:
+    """The worker's memory and pids cgroups (v1), when the executor could make them."""
+
+    def __init__(self, config):
+        self.memory = config.cgroup_memory
+        self.pids = config.cgroup_pids
+        self._limits = {}
+        self.notes = []
+        for path in (self.memory, self.pids):
+            if path:
+                with open(os.path.join(path, "cgroup.procs"), "w") as f:
+                    f.write("0")
+        self._oom_kills = self.oom_kills()
+
+    def _set(self, path, name, value):
+        key = (path, name)
+        if self._limits.get(key) == value:
+            return
+        with open(os.path.join(path, name), "w") as f:
+            f.write(str(value))
+        self._limits[key] = value
+
+    def apply(self, limits):
+        if self.memory:
+            self._set(self.memory, "memory.limit_in_bytes", limits["memoryMb"] << 20)
+        if self.pids:
+            # The zygote and the step's init live in the cgroup too.
+            self._set(self.pids, "pids.max", limits["processes"] + 2)
+
+    def oom_kills(self):
+        if not self.memory:
+            return 0
+        with open(os.path.join(self.memory, "memory.oom_control")) as f:
+            for line in f:
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        return 0
+
+    def oom_killed_since_last(self):
+        count = self.oom_kills()
+        killed = count > self._oom_kills
+        self._oom_kills = count
+        return killed
+
+
+class Box:
+    """The private work dir of one execution."""
+
+    def __init__(self, config, size_mb):
+        self.config = config
+        if config.isolation == "bwrap":
+            uid, gid = config.uid, config.gid
+            opts = f"size={size_mb}m,nr_inodes=65536,mode=0755,uid={uid},gid={gid}"
+            _mount("tmpfs", BOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+            self.path = BOX
+        else:
+            import tempfile
+
+            self.path = tempfile.mkdtemp(prefix="box-", dir=config.work_root)
+        for sub in ("tmp", "shm"):
+            os.mkdir(os.path.join(self.path, sub), 0o1777)
+            os.chmod(os.path.join(self.path, sub), 0o1777)
+
+    def write(self, name, content):
+        path = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(fd, content.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+
+    def remove(self):
+        if self.config.isolation == "bwrap":
+            _check(_libc.umount2(BOX.encode(), MNT_DETACH), "umount /box")
+        else:
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _set_limits(limits):
+    # Soft = hard: SIGKILL at the limit. SIGXCPU would be ignored by a PID-namespace init.
+    cpu = max(1, -(-limits["cpuMs"] // 1000))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    size = limits["fileSizeMb"] << 20
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["openFiles"], limits["openFiles"]))
+    resource.setrlimit(resource.RLIMIT_NPROC, (limits["processes"], limits["processes"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    data = limits.get("dataMb")
+    if data:  # only where no memory cgroup holds the limit
+        resource.setrlimit(resource.RLIMIT_DATA, (data << 20, data << 20))
+
+
+def _drop_privileges(config):
+    if config.isolation != "bwrap":
+        return
+    os.setgroups([])
+    os.setresgid(config.gid, config.gid, config.gid)
+    os.setresuid(config.uid, config.uid, config.uid)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _report(text):
+    try:
+        os.write(STATUS_FD, text.encode() + b"\n")
+    except OSError:
+        pass
+
+
+class _Python:
+    """Runs a Python program inside an already-forked payload process."""
+
+    @staticmethod
+    def _print_exception(exc):
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        exc.__traceback__ = tb  # the program's frames only, as a normal run shows
+        try:
+            sys.excepthook(type(exc), exc, tb)
+        except BaseException:  # a program's own excepthook may fail; keep the status
+            pass
+
+    @staticmethod
+    def _exit_code(exc):
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code & 0xFF
+        try:
+            print(code, file=sys.stderr)
+        except BaseException:
+            pass
+        return 1
+
+    @classmethod
+    def run(cls, path, compile_only):
+        import types
+
+        # sys.stdin, sys.stdout and sys.stderr are the zygote's own, never used by it (the
+        # protocol has its own fds) and so still empty; fds 0, 1 and 2 are now the step's.
+        path = os.path.abspath(path)
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+            code = compile(source, path, "exec", dont_inherit=True)
+        except BaseException as exc:  # SyntaxError, ValueError (NUL), RecursionError, ...
+            cls._print_exception(exc)
+            _report("py syntax")
+            cls._finish(1)
+        if compile_only:
+            cls._finish(0)
+        main = types.ModuleType("__main__")
+        main.__file__ = path
+        main.__builtins__ = __builtins__
+        sys.modules["__main__"] = main
+        sys.argv = [path]
+        sys.path[0] = os.path.dirname(path)
+        depth = 0
+        frame = sys._getframe()
+        while frame is not None:
+            depth, frame = depth + 1, frame.f_back
+        sys.setrecursionlimit(sys.getrecursionlimit() + depth)
+        status = 0
+        try:
+            exec(code, main.__dict__)
+        except SystemExit as exc:
+            status = cls._exit_code(exc)
+        except BaseException as exc:
+            cls._print_exception(exc)
+            kind = "exception"
+            if isinstance(exc, AssertionError):
+                kind = "assertion"
+            elif isinstance(exc, MemoryError):
+                kind = "memory"
+            _report(f"py {kind}")
+            status = 1
+        cls._finish(status)
+
+    @staticmethod
+    def _finish(status):
+        threading = sys.modules.get("threading")
+        if threading is not None:
+            try:
+                threading._shutdown()
+            except BaseException:
+                pass
+        try:
+            import atexit
+
+            atexit._run_exitfuncs()
+        except BaseException:
+            pass
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                if stream is sys.stdout and status == 0:
+                    status = 1
+        os._exit(status)
+
+
+def _mount_cache(config, name, box):
+    """A shared build cache, read-only, under a writable layer private to this execution."""
+    target = os.path.join(box, "tmp", f".{name}cache")
+    lower = config.caches.get(name)
+    if config.isolation != "bwrap":  # no mount namespace: the shared cache itself, writable
+        if lower:
+            os.symlink(lower, target)
+        return
+    upper = os.path.join(box, ".cache", name, "upper")
+    work = os.path.join(box, ".cache", name, "work")
+    for path in (target, upper, work):
+        os.makedirs(path, exist_ok=True)
+    os.chown(target, config.uid, config.gid)
+    os.chown(upper, config.uid, config.gid)
+    if lower and os.path.isdir(lower):
+        options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+        _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, options)
+
+
+def _payload(config, step, limits):
+    """The process that becomes the program: never returns."""
+    try:
+        _set_limits(limits)
+        _drop_privileges(config)
+        if step.get("python"):
+            os.environ.clear()
+            os.environ.update(step["env"])
+            _Python.run(step["python"], step.get("compileOnly", False))
+        os.set_inheritable(STATUS_FD, False)
+        argv = step["argv"]
+        os.execve(argv[0], argv, step["env"])
+    except BaseException as exc:
+        _report(f"setup payload: {exc}")
+    os._exit(127)
+
+
+def _step_init(config, step, fds, limits):
+    """X: PID 1 of the step's namespaces; never returns."""
+    try:
+        stdin_fd, out_w, err_w, status_w = fds
+        if config.isolation == "bwrap":
+            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+            # The OOM killer takes the step's processes before the zygote (raising needs no
+            # privilege, lowering the zygote's own would).
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            os.write(fd, b"1000")
+            os.close(fd)
+        else:
+            os.setsid()
+        if step.get("cache"):
+            _mount_cache(config, step["cache"], step["cwd"])
+        os.dup2(stdin_fd, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.dup2(status_w, STATUS_FD)
+        _close_from(STATUS_FD + 1)
+        os.chdir(step["cwd"])
+        if step.get("python"):
+            # The Python program is the init itself: one fork per step instead of two.
+            _payload(config, step, limits)
+        # Children inherit SIG_DFL for everything, as after a fresh exec.
+        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        payload = os.fork()
+        if payload == 0:
+            _payload(config, step, limits)
+        while True:
+            try:
+                pid, status = os.waitpid(-1, 0)
+            except ChildProcessError:
+                _report("setup payload vanished")
+                os._exit(1)
+            if pid == payload:
+                _report(f"wait {status}")
+                os._exit(0)
+    except BaseException as exc:
+        _report(f"setup init: {exc}")
+    os._exit(1)
+
+
+class Zygote:
+    def __init__(self, config):
+        self.config = config
+        self.cgroups = None
+        self.pidns = None
+        if config.isolation == "bwrap":
+            _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+            self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.cgroups = Cgroups(config)
+
+    def _fork_into_namespace(self):
+        if self.pidns is not None:
+            # A PID namespace can be unshared for children only once per setting: go back to
+            # our own, then ask for a fresh one, so that the next fork is its PID 1.
+            _check(_libc.setns(self.pidns, CLONE_NEWPID), "setns")
+            _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
+        return os.fork()
+
+    def run_step(self, box, step):
+        limits = step["limits"]
+        tmp = os.path.join(box.path, "tmp")
+        fill = lambda text: text.replace("{box}", box.path).replace("{tmp}", tmp)  # noqa: E731
+        env = {key: fill(value) for key, value in step.get("env", {}).items()}
+        env.update(HOME=box.path, TMPDIR=tmp)
+        step = dict(step, cwd=box.path, env=env)
+        if step.get("argv"):
+            step["argv"] = [fill(arg) for arg in step["argv"]]
+        if step.get("python"):
+            step["python"] = os.path.join(box.path, step["python"])
+        self.cgroups.apply(limits)
+        stdin_fd = _stdin_fd(step.get("stdin"))
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        status_r, status_w = os.pipe()
+        started = time.monotonic()
+        pid = self._fork_into_namespace()
+        if pid == 0:
+            _step_init(self.config, step, (stdin_fd, out_w, err_w, status_w), limits)
+        for fd in (stdin_fd, out_w, err_w, status_w):
+            os.close(fd)
+        on_exit = None if self.pidns is not None else lambda: _kill_group(pid)
+        try:
+            watch = _watch(pid, (out_r, err_r), limits, started, on_exit)
+        finally:
+            for fd in (out_r, err_r):
+                os.close(fd)
+        _, wait_status, usage = os.wait4(pid, 0)
+        wall = time.monotonic() - started
+        status_text = _read_all(status_r, 65536).decode("utf-8", "replace")
+        os.close(status_r)
+        result = _describe(status_text, wait_status, watch, bool(step.get("python")))
+        result.update(
+            wallMs=round(wall * 1000, 3),
+            cpuMs=round((usage.ru_utime + usage.ru_stime) * 1000, 3),
+            maxRssKb=usage.ru_maxrss,
+            oomKilled=self.cgroups.oom_killed_since_last(),
+        )
+        return result
+
+    def handle(self, request):
+        box = Box(self.config, request.get("boxMb", 256))
+        try:
+            for name, content in request.get("files", {}).items():
+                box.write(name, content)
+            results = []
+            for step in request["steps"]:
+                result = self.run_step(box, step)
+                results.append(result)
+                if step.get("stopUnlessOk") and not _ok(result):
+                    break
+            return {"id": request["id"], "steps": results}
+        finally:
+            box.remove()
+
+
+def _ok(result):
+    return result.get("exitCode") == 0 and not result.get("timedOut") and not result.get(
+        "outputExceeded"
+    ) and not result.get("setupError")
+
+
+def _kill_group(pgid):
+    """Without a PID namespace: what is left of the step's process group goes."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _stdin_fd(data):
+    if not data:
+        return os.open("/dev/null", os.O_RDONLY)
+    fd = os.memfd_create("stdin", 0)
+    view = memoryview(data.encode("utf-8", "replace"))
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _read_all(fd, limit):
+    chunks, size = [], 0
+    while size < limit:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)[:limit]
+
+
+def _watch(pid, fds, limits, started, on_exit=None):
+    """Collects stdout and stderr until the step's init exits; enforces wall time and output."""
+    limit = limits["outputBytes"]
+    buffers = {fd: bytearray() for fd in fds}
+    names = dict(zip(fds, ("stdout", "stderr")))
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    for fd in (*fds, pidfd):
+        poller.register(fd, select.POLLIN)
+    open_fds, exited, killed = set(fds), False, None
+    deadline = started + limits["wallMs"] / 1000
+    drain_deadline = None
+    try:
+        while not exited or open_fds:
+            now = time.monotonic()
+            if not exited and killed is None and now >= deadline:
+                killed = "timeout"
+                os.kill(pid, signal.SIGKILL)
+            if exited:
+                # In a PID namespace the pipes are at EOF once the init is gone; without one a
+                # stray process may hold them, so draining is bounded.
+                if drain_deadline is None:
+                    drain_deadline = now + 1
+                if now >= drain_deadline:
+                    break
+                timeout = (drain_deadline - now) * 1000
+            elif killed is None:
+                timeout = (deadline - now) * 1000
+            else:
+                timeout = 1000
+            for fd, _ in poller.poll(max(0, timeout)):
+                if fd == pidfd:
+                    exited = True
+                    poller.unregister(pidfd)
+                    if on_exit is not None:
+                        on_exit()
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    open_fds.discard(fd)
+                    poller.unregister(fd)
+                    continue
+                buffer = buffers[fd]
+                if len(buffer) <= limit:
+                    buffer += chunk
+                if len(buffer) > limit and killed is None:
+                    killed = f"output:{names[fd]}"
+                    os.kill(pid, signal.SIGKILL)
+    finally:
+        os.close(pidfd)
+    return {
+        "stdout": bytes(buffers[fds[0]][:limit]),
+        "stderr": bytes(buffers[fds[1]][:limit]),
+        "killed": killed,
+    }
+
+
+def _describe(status_text, init_status, watch, init_is_payload):
+    """Merges what the init reported with what the zygote saw."""
+    result = {
+        "exitCode": None,
+        "signal": None,
+        "timedOut": watch["killed"] == "timeout",
+        "outputExceeded": None,
+        "pyError": None,
+        "setupError": None,
+        "stdout": watch["stdout"].decode("utf-8", "replace"),
+        "stderr": watch["stderr"].decode("utf-8", "replace"),
+    }
+    if watch["killed"] and watch["killed"].startswith("output:"):
+        result["outputExceeded"] = watch["killed"].split(":", 1)[1]
+    payload_status = None
+    for line in status_text.splitlines():
+        if line.startswith("wait "):
+            payload_status = int(line[5:])
+        elif line.startswith("py "):
+            result["pyError"] = line[3:].strip()
+        elif line.startswith("setup "):
+            result["setupError"] = line[6:]
+    if payload_status is None:
+        # The init ran the program itself, or died: killed by us (timeout, output), by the OOM
+        # killer, or by a failure of its own.
+        payload_status = init_status
+        failed = not init_is_payload and not result["setupError"] and watch["killed"] is None
+        if failed and os.WIFEXITED(init_status):
+            result["setupError"] = f"step init exited with {os.WEXITSTATUS(init_status)}"
+    if os.WIFSIGNALED(payload_status):
+        result["signal"] = os.WTERMSIG(payload_status)
+    elif os.WIFEXITED(payload_status):
+        result["exitCode"] = os.WEXITSTATUS(payload_status)
+    return result
+
+
+def _preload():
+    """Warms the interpreter; run with -S, so site-packages are added here without .pth hooks."""
+    import importlib
+    import site
+
+    for path in site.getsitepackages():
+        if os.path.isdir(path) and path not in sys.path:
+            sys.path.append(path)
+    site.setquit()  # exit() and quit(), as a normal start has them
+    site.setcopyright()
+    site.sethelper()
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+    gc.collect()
+    gc.freeze()
+
+
+def _write_line(fd, obj):
+    data = memoryview((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _lines(fd):
+    pending = b""
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if line.strip():
+                yield line
+
+
+def main():
+    config = Config(json.loads(sys.argv[1]))
+    # The protocol uses raw fds 0 and 1; nothing else of the zygote may write to them.
+    proto_in = os.dup(0)
+    proto_out = os.dup(1)
+    os.set_inheritable(proto_in, False)
+    os.set_inheritable(proto_out, False)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    zygote = Zygote(config)
+    _preload()
+    _write_line(
+        proto_out,
+        {
+            "ready": True,
+            "python": sys.version.split()[0],
+            "executable": sys.executable,
+            "pid": os.getpid(),
+        },
+    )
+    for line in _lines(proto_in):
+        request_id = None
+        try:
+            request = json.loads(line)
+            request_id = request.get("id")
+            response = zygote.handle(request)
+        except BaseException as exc:  # one bad request must not take the worker down
+            if os.getpid() != zygote_pid:  # a forked child that raised: never return
+                os._exit(127)
+            response = {"id": request_id, "error": f"{type(exc).__name__}: {exc}"}
+        _write_line(proto_out, response)
+
+
+if __name__ == "__main__":
+    zygote_pid = os.getpid()
+    try:
+        main()
+    except KeyboardInterrupt:
+        pass
