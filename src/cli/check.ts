@@ -310,7 +310,10 @@ function headline(result: CheckResult): string {
     (r.paired
       ? `, ${r.paired.regressed.length} tasks worse, ${r.paired.improved.length} better`
       : "") +
-    (r.pWorse === null ? "" : `, p = ${formatP(r.pWorse)}`) + ")"
+    (r.pWorse === null
+      ? ""
+      : `, p ${formatP(r.pWorse).startsWith("<") ? "" : "= "}${formatP(r.pWorse)}`) +
+    ")"
   );
   return `FAIL: regression beyond ${tolerance(result)}: ${parts.join("; ")}`;
 }

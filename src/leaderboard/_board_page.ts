@@ -113,7 +113,7 @@ function runRow(group: BoardGroup, run: RunEntry, index: number): Html {
   const { config, provenance, metrics, metricsByLanguage } = run.summary;
   return html`<tr class="${index === 0 ? "best" : ""}">
 <td class="num">${index + 1}</td>
-<td><a href="${runPath(run.ref)}">${run.summary.id}</a></td>
+<td><a href="${runPath(run.ref)}">${run.summary.id}</a>${where(run)}</td>
 <td>${config.model.backend} · <code>${config.model.id}</code></td>
 <td class="muted">${settingsText(run)}</td>
 <td class="nowrap">${formatDate(provenance.startedAt)}</td>
@@ -127,6 +127,13 @@ ${
   }
 <td class="num">${config.taskCount}</td>
 </tr>`;
+}
+
+/** The run's folder, where it is not `<benchmark>/<id>` (a baseline, a copied run). */
+function where(run: RunEntry): Html | string {
+  const { folder, run: name } = run.ref;
+  if (folder === run.summary.config.benchmark && name === run.summary.id) return "";
+  return html`<div class="muted">${folder}/${name}</div>`;
 }
 
 /** Sampling and prompt settings in one short line. */
