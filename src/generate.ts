@@ -77,6 +77,7 @@ async function generateTask(
     const record: GenerationRecord = {
       taskId: task.id,
       index: generation.index,
+      prompt: request.prompt,
       raw: generation.raw,
       code: options.toCode(task, generation.raw, generation.isProgram ?? false),
       ...(generation.promptTokens === undefined ? {} : { promptTokens: generation.promptTokens }),

@@ -16,6 +16,7 @@ import { writeFileAtomic } from "./util/atomic_write.ts";
 import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
 import { createModelBackend } from "./models/registry.ts";
+import { sanitize } from "./models/sanitize.ts";
 import type { Benchmark, LoadedTasks } from "../benchmarks/benchmark.ts";
 import type { ModelBackend, Sampling } from "./models/backend.ts";
 import type { Executor, IsolationMode, Limits } from "../sandbox/types.ts";
@@ -270,7 +271,13 @@ function generate(
     sampling,
     prompt: (task) => benchmark.prompt(task, { shots }),
     toCode: (task, raw, isProgram) =>
-      isProgram || !benchmark.completesPrompt ? raw : task.prompt + raw,
+      isProgram ? raw : sanitize(raw, {
+        language: task.language,
+        style: backend.style ?? "completion",
+        stop: sampling.stop,
+        ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
+        ...(benchmark.completesPrompt ? { prompt: task.prompt } : {}),
+      }),
     onProgress: (done, total) => options.onProgress?.("generate", done, total),
   });
 }

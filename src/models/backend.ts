@@ -93,6 +93,8 @@ export interface ModelBackend {
 
 /** A sample as stored in `generations.jsonl`. */
 export type GenerationRecord = Sample & {
+  /** The rendered prompt the backend was given (for the leaderboard's task view). */
+  readonly prompt?: string;
   readonly promptTokens?: number;
   readonly completionTokens?: number;
 };
