@@ -14,7 +14,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { registerWasmKernels } from "./_wasm_kernels.ts";
+import { registerKernelRepairs } from "./_kernels.ts";
 
 /** The backends tried, best first. `tensorflow-gpu` and `tensorflow` both register as `tensorflow`. */
 export const BACKENDS = ["tensorflow-gpu", "tensorflow", "wasm", "cpu"] as const;
@@ -52,10 +52,13 @@ function message(error: unknown): string {
 }
 
 async function load(name: BackendName): Promise<string> {
-  if (name === "cpu") return "cpu";
+  if (name === "cpu") {
+    registerKernelRepairs("cpu");
+    return "cpu";
+  }
   if (name === "wasm") {
     await import("@tensorflow/tfjs-backend-wasm");
-    registerWasmKernels();
+    registerKernelRepairs("wasm");
     return "wasm";
   }
   // A variable specifier keeps the type checker and the module graph away from a package that

@@ -143,8 +143,22 @@ Deno.test("CausalLm gradients on wasm equal those on cpu", async () => {
   for (const [name, grad] of cpu.byName) {
     assert.ok(maxAbsDiff(grad, wasm.byName.get(name)!) < 1e-5, name);
   }
-  // The embedding gradient goes through the UnsortedSegmentSum kernel added for wasm.
+  // The embedding gradient goes through the UnsortedSegmentSum kernel registered on both.
   assert.ok(cpu.byName.get("model.embed_tokens.weight")!.some((x) => x !== 0));
+});
+
+Deno.test("the UnsortedSegmentSum kernel sums rows by segment on wasm and cpu", async () => {
+  for (const backend of ["cpu", "wasm"] as const) {
+    await selectBackend({ force: backend, print: false });
+    tf.tidy(() => {
+      const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8]]);
+      const sums = tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 5], "int32"), 3);
+      assert.deepEqual(sums.arraySync(), [[3, 4], [0, 0], [6, 8]]); // id 5 is out of range
+      const table = tf.ones([3, 2]);
+      const grad = tf.grad((w: tf.Tensor) => tf.gather(w, tf.tensor1d([2, 0, 2], "int32")).sum());
+      assert.deepEqual(grad(table).arraySync(), [[1, 1], [0, 0], [2, 2]]);
+    });
+  }
 });
 
 Deno.test("CausalLm.copy() shares nothing with the original", () => {
