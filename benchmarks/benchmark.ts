@@ -86,6 +86,8 @@ export interface Benchmark {
    * program is prompt + completion) rather than standing alone (MBPP, APPS).
    */
   readonly completesPrompt: boolean;
+  /** Stop sequences used when `--stop` is not given (the end marker of the prompt template). */
+  readonly stop?: readonly string[];
   /** The program the sandbox runs for `code` written for `task`. */
   request(task: Task, code: string): ExecuteRequest;
   /** Turns the sandbox's view into the sample's verdict (stdout comparison, for instance). */

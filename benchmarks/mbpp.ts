@@ -74,6 +74,7 @@ export const mbpp: Benchmark = {
   splits: Object.keys(MBPP_SPLITS),
   promptTemplate: "mbpp-austin2021-v1",
   completesPrompt: false,
+  stop: ["[DONE]"],
   load: loadMbpp,
   prompt: mbppPrompt,
   request(task: Task, code: string): ExecuteRequest {

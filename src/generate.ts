@@ -35,6 +35,8 @@ export interface GenerateResult {
   readonly samples: Sample[];
   /** Samples generated now (not taken from an earlier attempt). */
   readonly generated: number;
+  /** Tokens of every stored generation of these tasks, where the backend reported them. */
+  readonly tokens: { readonly prompt: number; readonly completion: number };
 }
 
 /** Generates what is missing and returns every sample of `tasks`. */
@@ -61,6 +63,7 @@ export async function generateSamples(
   return {
     samples: collectSamples(tasks, options.sampling.n, byKey),
     generated: byKey.size - before,
+    tokens: sumTokens(byKey.values()),
   };
 }
 
@@ -88,6 +91,16 @@ async function generateTask(
     await appender.append(record);
     byKey.set(sampleKey(task.id, generation.index), record);
   }
+}
+
+function sumTokens(records: Iterable<GenerationRecord>): GenerateResult["tokens"] {
+  let prompt = 0;
+  let completion = 0;
+  for (const record of records) {
+    prompt += record.promptTokens ?? 0;
+    completion += record.completionTokens ?? 0;
+  }
+  return { prompt, completion };
 }
 
 function missingIndices(task: Task, n: number, byKey: Map<string, unknown>): number[] {

@@ -105,7 +105,7 @@ async function runStages(
   options: RunOptions,
   startedAt: string,
 ): Promise<RunResult> {
-  const sampling = samplingFor(backend, loaded.tasks, options);
+  const sampling = samplingFor(benchmark, backend, loaded.tasks, options);
   const config = runConfig(benchmark, loaded, backend, sampling, options);
   const keyFields = {
     benchmark: benchmark.name,
@@ -122,7 +122,7 @@ async function runStages(
   const key = comparabilityKey(keyFields);
   const runDir = await prepareRunDir(options, benchmark, key, config);
   const tasksById = new Map(loaded.tasks.map((t) => [t.id, t]));
-  const { samples, generated } = await generate(
+  const { samples, generated, tokens } = await generate(
     benchmark,
     loaded.tasks,
     backend,
@@ -157,6 +157,7 @@ async function runStages(
     ...(summary === undefined ? {} : { extraMetrics: summary.metrics }),
     ...(summary?.perTask === undefined ? {} : { perTaskScores: summary.perTask }),
     throughput: { executions: judged.executed, seconds: judged.seconds },
+    ...usageOf(backend, tokens),
   });
   const reportPath = join(runDir, "report.json");
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 1) + "\n");
@@ -165,6 +166,18 @@ async function runStages(
     executions: judged.results.length - judged.executed,
   };
   return { report, runDir, reportPath, resumed };
+}
+
+function usageOf(backend: ModelBackend, tokens: GenerateResult["tokens"]) {
+  const usage = backend.usage?.();
+  if (usage === undefined) return {};
+  return {
+    usage: {
+      promptTokens: tokens.prompt,
+      completionTokens: tokens.completion,
+      requests: usage.requests,
+    },
+  };
 }
 
 function loadOptions(options: RunOptions) {
@@ -200,6 +213,7 @@ function assertTasks(benchmark: Benchmark, loaded: LoadedTasks): void {
 }
 
 function samplingFor(
+  benchmark: Benchmark,
   backend: ModelBackend,
   tasks: readonly Task[],
   options: RunOptions,
@@ -208,7 +222,8 @@ function samplingFor(
   if (!Number.isInteger(n) || n < 1) {
     throw new RangeError(`Cannot sample as --n must be a positive integer: current value is ${n}`);
   }
-  return { ...DEFAULT_SAMPLING, ...options.sampling, n };
+  const stop = options.sampling?.stop ?? benchmark.stop ?? DEFAULT_SAMPLING.stop;
+  return { ...DEFAULT_SAMPLING, ...options.sampling, n, stop };
 }
 
 function runConfig(

@@ -28,6 +28,7 @@ export interface ReportInput {
   readonly extraMetrics?: Readonly<Record<string, number | null>>;
   readonly perTaskScores?: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly throughput: { readonly executions: number; readonly seconds: number };
+  readonly usage?: Report["usage"];
 }
 
 /** Builds the report (pure). */
@@ -51,6 +52,7 @@ export function buildReport(input: ReportInput): Report {
     ),
     statusCounts: countStatuses(outcomes),
     throughput: input.throughput,
+    ...(input.usage === undefined ? {} : { usage: input.usage }),
     tasks: outcomes,
   };
 }

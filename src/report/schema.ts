@@ -97,5 +97,14 @@ export interface Report {
   readonly statusCounts: Readonly<Record<ExecutionStatus, number>>;
   /** Executions per second of the judging stage, and its wall time. */
   readonly throughput: { readonly executions: number; readonly seconds: number };
+  /**
+   * Tokens summed over every stored generation (so a resumed run counts each once), and the model
+   * calls made by the attempt that wrote this report. Absent for backends that use no model.
+   */
+  readonly usage?: {
+    readonly promptTokens: number;
+    readonly completionTokens: number;
+    readonly requests: number;
+  };
   readonly tasks: readonly TaskOutcome[];
 }
