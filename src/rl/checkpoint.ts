@@ -96,10 +96,14 @@ export async function savePolicy(
   const key = "dtype" in raw ? "dtype" : "torch_dtype";
   const config = { ...raw, [key]: TORCH_DTYPES[options.dtype ?? "F32"] };
   await writeAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  const from = options.tokenizerFrom;
-  if (from === undefined || from === dir) return;
+  await copyTokenizerFiles(options.tokenizerFrom, dir);
+}
+
+/** Copies the {@linkcode TOKENIZER_FILES} that `from` has into `to` (nothing when absent). */
+export async function copyTokenizerFiles(from: string | undefined, to: string): Promise<void> {
+  if (from === undefined || from === to) return;
   for (const file of TOKENIZER_FILES) {
-    if (existsSync(join(from, file))) await Deno.copyFile(join(from, file), join(dir, file));
+    if (existsSync(join(from, file))) await Deno.copyFile(join(from, file), join(to, file));
   }
 }
 

@@ -17,13 +17,12 @@
  * @module
  */
 
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type ExternalData, OnnxGraph } from "./_onnx_graph.ts";
 import { ropeInverseFrequencies } from "./_layers.ts";
-import { TOKENIZER_FILES } from "./checkpoint.ts";
+import { copyTokenizerFiles } from "./checkpoint.ts";
 import type { ModelConfig } from "./config.ts";
-import type { CausalLm } from "./model.ts";
+import { ARCHITECTURES, type CausalLm } from "./model.ts";
 import { writeAtomic } from "./safetensors.ts";
 
 /** Options for {@linkcode exportOnnx}. */
@@ -44,6 +43,7 @@ interface Context {
   readonly g: OnnxGraph;
   readonly config: ModelConfig;
   readonly weights: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>;
+  readonly added: Set<string>;
   /** Additive attention bias `[b, 1, 1, t, s]` (a group axis for grouped-query attention). */
   bias: string;
   /** Rotary tables `[b, 1, t, d]` (Llama). */
@@ -51,9 +51,12 @@ interface Context {
   sin?: string;
 }
 
+/** The initializer of a parameter, added on first use (a tied embedding is used twice). */
 function weight(ctx: Context, name: string): string {
+  if (ctx.added.has(name)) return name;
   const tensor = ctx.weights.get(name);
   if (!tensor) throw new RangeError(`Cannot export parameter "${name}" as the model lacks it`);
+  ctx.added.add(name);
   return ctx.g.floats(name, tensor.shape, tensor.data);
 }
 
@@ -153,9 +156,12 @@ function attentionBias(g: OnnxGraph): string {
   return g.op("Unsqueeze", [bias, g.ints([1])]); // [b, 1, 1, t, s]
 }
 
-function gpt2Layers(ctx: Context, x0: string): string {
+/** GPT-2 from token ids to final-norm hidden states. */
+function gpt2Graph(ctx: Context): string {
   const { g, config } = ctx;
-  let x = x0;
+  const tokens = g.op("Gather", [weight(ctx, "transformer.wte.weight"), "input_ids"]);
+  const places = g.op("Gather", [weight(ctx, "transformer.wpe.weight"), "position_ids"]);
+  let x = g.op("Add", [tokens, places]); // [b, t, e]
   for (let i = 0; i < config.numLayers; i++) {
     const h = `transformer.h.${i}`;
     const qkv = conv1d(ctx, layerNorm(ctx, x, `${h}.ln_1`), `${h}.attn.c_attn`);
@@ -196,10 +202,11 @@ function ropeTables(ctx: Context): void {
   ctx.sin = g.op("Sin", [angles]);
 }
 
-function llamaLayers(ctx: Context, x0: string): string {
+/** Llama from token ids to final-norm hidden states. */
+function llamaGraph(ctx: Context): string {
   const { g, config } = ctx;
   ropeTables(ctx);
-  let x = x0;
+  let x = g.op("Gather", [weight(ctx, "model.embed_tokens.weight"), "input_ids"]); // [b, t, e]
   for (let i = 0; i < config.numLayers; i++) {
     const l = `model.layers.${i}`;
     const a = `${l}.self_attn`;
@@ -235,23 +242,16 @@ export function buildOnnxModel(model: CausalLm, external?: ExternalData): Uint8A
   for (let i = 0; i < config.numLayers; i++) {
     for (const part of ["key", "value"]) g.output(`present.${i}.${part}`, "float", presentDims);
   }
-  const ctx: Context = { g, config, weights: model.toTensors(), bias: attentionBias(g) };
-  let hidden: string;
-  if (config.architecture === "gpt2") {
-    const tokens = g.op("Gather", [weight(ctx, "transformer.wte.weight"), "input_ids"]);
-    const places = g.op("Gather", [weight(ctx, "transformer.wpe.weight"), "position_ids"]);
-    hidden = gpt2Layers(ctx, g.op("Add", [tokens, places]));
-  } else {
-    hidden = llamaLayers(
-      ctx,
-      g.op("Gather", [weight(ctx, "model.embed_tokens.weight"), "input_ids"]),
-    );
-  }
-  const output = config.tieWordEmbeddings
-    ? (config.architecture === "gpt2" ? "transformer.wte.weight" : "model.embed_tokens.weight")
-    : "lm_head.weight";
-  const outputWeight = config.tieWordEmbeddings ? output : weight(ctx, output);
-  const transposed = g.op("Transpose", [outputWeight], { perm: { ints: [1, 0] } });
+  const ctx: Context = {
+    g,
+    config,
+    weights: model.toTensors(),
+    added: new Set(),
+    bias: attentionBias(g),
+  };
+  const hidden = config.architecture === "gpt2" ? gpt2Graph(ctx) : llamaGraph(ctx);
+  const output = weight(ctx, ARCHITECTURES[config.architecture].outputWeight(config));
+  const transposed = g.op("Transpose", [output], { perm: { ints: [1, 0] } });
   g.node("MatMul", [hidden, transposed], {}, ["logits"]);
   return g.build(`ppocoder-${config.modelType}`, ONNX_OPSET);
 }
@@ -323,9 +323,6 @@ export async function exportOnnx(
     JSON.stringify(genaiConfig(model.config), null, 2) + "\n",
   );
   await writeAtomic(join(dir, "config.json"), JSON.stringify(model.config.raw, null, 2) + "\n");
-  const from = options.tokenizerFrom;
-  for (const file of from && from !== dir ? TOKENIZER_FILES : []) {
-    if (existsSync(join(from!, file))) await Deno.copyFile(join(from!, file), join(dir, file));
-  }
+  await copyTokenizerFiles(options.tokenizerFrom, dir);
   return path;
 }
