@@ -20,6 +20,7 @@ import (
 	"cmp"
 	"container/heap"
 	"container/list"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +28,12 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"math/rand"
+	"net"
 	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -39,10 +45,10 @@ import (
 	"unicode/utf8"
 )
 
-var _ = []any{bufio.NewReader, bytes.Compare, cmp.Compare[int], heap.Init, list.New, errors.New,
-	io.EOF, maps.Keys[map[int]int], math.Abs, big.NewInt, bits.Len, regexp.MustCompile,
-	slices.Sort[[]int], sort.Ints, strconv.Itoa, strings.Split, sync.NewCond, time.Now,
-	unicode.IsDigit, utf8.RuneLen, os.Exit}
+var _ = []any{bufio.NewReader, bytes.Compare, cmp.Compare[int], heap.Init, list.New, json.Marshal,
+	errors.New, io.EOF, maps.Keys[map[int]int], math.Abs, big.NewInt, bits.Len, rand.Intn, net.Dial,
+	os.Exit, exec.Command, signal.Notify, filepath.Join, regexp.MustCompile, slices.Sort[[]int],
+	sort.Ints, strconv.Itoa, strings.Split, sync.NewCond, time.Now, unicode.IsDigit, utf8.RuneLen}
 
 func main() { fmt.Println() }
 `;
@@ -71,7 +77,7 @@ export async function prepareBuildCaches(
     const spec: LanguageSpec = LANGUAGES[toolchain.language];
     if (spec.buildCache !== "go") continue;
     const go = toolchain.tools.go!;
-    const dir = `${root}/go-${await shortHash(`${go.path}\n${go.version}`)}`;
+    const dir = `${root}/go-${await shortHash(`${go.path}\n${go.version}\n${GO_WARM_UP}`)}`;
     try {
       if (!await exists(`${dir}/READY`)) await warmGo(go.path, dir);
       caches.go = dir;

@@ -2,10 +2,13 @@
  * Turns what the launcher saw into an {@linkcode Execution}. The rules, in order, for a step:
  *
  * 1. the launcher could not start it: `sandbox_error`;
- * 2. killed at the wall-clock limit, or by the CPU-time limit: `timeout`;
+ * 2. killed at the wall-clock limit, or by the CPU-time limit (SIGXCPU; or SIGKILL, which
+ *    the kernel sends a second after SIGXCPU, with at least half the CPU limit used, as the
+ *    kernel's CPU clock and the reported one differ on a loaded virtual machine): `timeout`;
  * 3. stdout or stderr passed `outputBytes`, or a file passed `fileSizeMb` (SIGXFSZ):
  *    `output_limit`;
- * 4. killed by the OOM killer (memory cgroup), or Python's uncaught `MemoryError`:
+ * 4. killed by the OOM killer (memory cgroup), Python's uncaught `MemoryError`, or the
+ *    runtime's own out-of-heap message (the JVM's, Mono's, V8's; see the row's `outOfMemory`):
  *    `memory_limit`;
  * 5. Python's `SyntaxError` (the launcher compiles before it runs): `compile_error`;
  * 6. exit status 0: `passed`;
@@ -38,17 +41,20 @@ export function stepStatus(
   step: StepResult,
   mode: ExecutionMode,
   limits: Limits,
-  assertion?: Plan["assertion"],
+  language: Partial<Pick<Plan, "assertion" | "outOfMemory">> = {},
 ): ExecutionStatus {
+  const { assertion, outOfMemory } = language;
   if (step.setupError) return "sandbox_error";
-  if (step.timedOut || step.signal === SIGXCPU) return "timeout";
-  if (step.signal === SIGKILL && !step.oomKilled && step.cpuMs >= limits.cpuMs * 0.99) {
+  if (step.timedOut || step.signal === SIGXCPU || step.pyError === "cpu") return "timeout";
+  const killedByUs = step.oomKilled || step.outputExceeded !== null;
+  if (step.signal === SIGKILL && !killedByUs && step.cpuMs >= limits.cpuMs / 2) {
     return "timeout";
   }
   if (step.outputExceeded || step.signal === SIGXFSZ) {
     return mode === "compile" ? "compile_error" : "output_limit";
   }
   if (step.oomKilled || step.pyError === "memory") return "memory_limit";
+  if (outOfMemory && step.exitCode !== 0 && outOfMemory.test(step.stderr)) return "memory_limit";
   if (step.pyError === "syntax") return "compile_error";
   if (step.exitCode === 0 && step.signal === null) return "passed";
   if (mode === "compile") return "compile_error";
@@ -113,7 +119,7 @@ function judgeRuns(
   const cases: CaseResult[] = runs.map((run) => ({
     status: syntaxError && run.exitCode !== 0
       ? "compile_error"
-      : stepStatus(run, plan.mode, plan.limits, plan.assertion),
+      : stepStatus(run, plan.mode, plan.limits, plan),
     exitCode: run.exitCode,
     stdout: run.stdout,
     stderr: run.stderr,

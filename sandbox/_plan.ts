@@ -29,6 +29,8 @@ export interface Plan {
   readonly recheck: ZygoteRequest | null;
   /** How the language's failed assertions end, where that is by a signal. */
   readonly assertion: LanguageSpec["assertion"];
+  /** What the runtime prints when it runs out of its own heap. */
+  readonly outOfMemory: LanguageSpec["outOfMemory"];
 }
 
 /** Settings of the executor that every plan uses. */
@@ -64,6 +66,7 @@ export function planExecution(request: ExecuteRequest, context: PlanContext): Pl
       compileLimits,
       recheck: null,
       assertion: spec.assertion,
+      outOfMemory: spec.outOfMemory,
     };
   }
   const steps: ZygoteStep[] = [];
@@ -80,6 +83,7 @@ export function planExecution(request: ExecuteRequest, context: PlanContext): Pl
     compileLimits,
     recheck: interpreted ? { files, boxMb, steps: [buildStep(spec.check)] } : null,
     assertion: spec.assertion,
+    outOfMemory: spec.outOfMemory,
   };
 }
 

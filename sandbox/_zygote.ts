@@ -42,8 +42,11 @@ export interface StepResult {
   readonly timedOut: boolean;
   /** The stream that passed `outputBytes` (the step was killed). */
   readonly outputExceeded: "stdout" | "stderr" | null;
-  /** In-process Python: `syntax`, `assertion`, `memory` or `exception` (uncaught). */
-  readonly pyError: "syntax" | "assertion" | "memory" | "exception" | null;
+  /**
+   * In-process Python: `syntax`, `assertion`, `memory` or `exception` (uncaught), or `cpu`
+   * (the CPU-time limit was reached).
+   */
+  readonly pyError: "syntax" | "assertion" | "memory" | "exception" | "cpu" | null;
   /** The launcher could not start the step (a sandbox fault, not the program's). */
   readonly setupError: string | null;
   readonly oomKilled: boolean;

@@ -60,6 +60,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
   const limits = mergeLimits(DEFAULT_LIMITS, options.limits);
   const compileLimits = mergeLimits(DEFAULT_COMPILE_LIMITS, options.compileLimits);
   const languages: Language[] = [...new Set(options.languages ?? ["python" as const])];
+  const bwrap = isolation === "bwrap" ? await probeBwrap() : null;
   const launcherPython = await resolveToolchain("python").catch((error) => {
     throw new ToolchainError(
       `Cannot start the sandbox as its launcher needs Python 3: ${error.message}`,
@@ -67,7 +68,6 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     );
   });
   const toolchains = await Promise.all(languages.map(resolveToolchain));
-  const bwrap = isolation === "bwrap" ? await probeBwrap() : null;
   const executor = new PoolExecutor({
     isolation,
     workers,
@@ -310,9 +310,14 @@ class Slot {
   }
 }
 
-/** How long the launcher may take before it is presumed hung: every step's wall limit, plus slack. */
+/**
+ * How long the launcher may take before it is presumed hung: every step's wall limit plus 2 s,
+ * 30 s, and 1 s per MB of files (a huge program takes time to pass and write).
+ */
 function watchdogMs(request: ZygoteRequest): number {
-  return request.steps.reduce((total, step) => total + step.limits.wallMs + 2000, 10_000);
+  const bytes = Object.values(request.files).reduce((total, text) => total + text.length, 0);
+  const steps = request.steps.reduce((total, step) => total + step.limits.wallMs + 2000, 0);
+  return 30_000 + steps + Math.ceil(bytes / 1e6) * 1000;
 }
 
 function errorText(error: unknown): string {

@@ -62,6 +62,11 @@ export interface LanguageSpec {
    * in `test` mode such an end is `failed`, not `runtime_error`.
    */
   readonly assertion?: { readonly signal: number; readonly stderr: RegExp };
+  /**
+   * What the runtime prints when it runs out of its own heap limit (the JVM's -Xmx, set below
+   * the memory limit): a non-zero exit with this on stderr is `memory_limit`.
+   */
+  readonly outOfMemory?: RegExp;
 }
 
 const GCC_FLAGS = ["-O2", "-pipe"] as const;
@@ -110,6 +115,7 @@ export const LANGUAGES = {
     check: JAVAC,
     build: JAVAC,
     run: ["{java}", ...JVM_FLAGS, "-Xmx{heapMb}m", "-Xss64m", "-cp", ".", "Main"],
+    outOfMemory: /^(Exception in thread "[^"\n]*" )?java\.lang\.OutOfMemoryError/m,
   },
   cpp: {
     ext: ".cpp",
@@ -146,6 +152,7 @@ export const LANGUAGES = {
     check: ["{mcs}", "-nologo", "-target:library", "-out:main.dll", "-r:System.Numerics", "{file}"],
     build: ["{mcs}", "-nologo", "-optimize+", "-out:main.exe", "-r:System.Numerics", "{file}"],
     run: ["{mono}", "main.exe"],
+    outOfMemory: /^Unhandled Exception:\s*System\.OutOfMemoryException/m,
   },
   javascript: {
     ext: ".js",
@@ -156,6 +163,7 @@ export const LANGUAGES = {
     },
     check: ["{node}", "--check", "{file}"],
     run: ["{node}", "{file}"],
+    outOfMemory: /^FATAL ERROR: .*JavaScript heap out of memory/m,
   },
   typescript: {
     ext: ".ts",

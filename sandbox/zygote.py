@@ -168,9 +168,9 @@ class Box:
 
 
 def _set_limits(limits):
-    # Soft = hard: SIGKILL at the limit. SIGXCPU would be ignored by a PID-namespace init.
+    # SIGXCPU at the limit, SIGKILL a second later (for a program that handles SIGXCPU).
     cpu = max(1, -(-limits["cpuMs"] // 1000))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     size = limits["fileSizeMb"] << 20
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_NOFILE, (limits["openFiles"], limits["openFiles"]))
@@ -306,8 +306,21 @@ def _mount_cache(config, name, box):
     os.chown(target, config.uid, config.gid)
     os.chown(upper, config.uid, config.gid)
     if lower and os.path.isdir(lower):
+        # The lower folders belong to root: their twins in the upper layer, owned by the
+        # payload's user, make them writable in the merged view (the lower stays untouched).
+        with os.scandir(lower) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    twin = os.path.join(upper, entry.name)
+                    os.mkdir(twin, 0o755)
+                    os.chown(twin, config.uid, config.gid)
         options = f"lowerdir={lower},upperdir={upper},workdir={work}"
         _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, options)
+
+
+def _cpu_limit_reached(signum, frame):
+    _report("py cpu")
+    os._exit(128 + signal.SIGXCPU)
 
 
 def _payload(config, step, limits):
@@ -316,6 +329,9 @@ def _payload(config, step, limits):
         _set_limits(limits)
         _drop_privileges(config)
         if step.get("python"):
+            # As a PID-namespace init, Python would ignore SIGXCPU (an init has no default
+            # action for it): a handler reports it instead.
+            signal.signal(signal.SIGXCPU, _cpu_limit_reached)
             os.environ.clear()
             os.environ.update(step["env"])
             _Python.run(step["python"], step.get("compileOnly", False))
@@ -403,9 +419,10 @@ class Zygote:
             step["python"] = os.path.join(box.path, step["python"])
         self.cgroups.apply(limits)
         stdin_fd = _stdin_fd(step.get("stdin"))
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        out_r, out_w = _output_file("stdout")
+        err_r, err_w = _output_file("stderr")
         status_r, status_w = os.pipe()
+        os.set_blocking(status_r, False)  # what the init wrote is there once it is gone
         started = time.monotonic()
         pid = self._fork_into_namespace()
         if pid == 0:
@@ -486,59 +503,53 @@ def _read_all(fd, limit):
     return b"".join(chunks)[:limit]
 
 
+def _output_file(name):
+    """stdout or stderr of a step: a memory file, read back by the zygote, and the step's end of
+    it, opened for appending. A file rather than a pipe: a writer never blocks or queues (Node
+    queues pipe writes in memory when the pipe is full), so the size says all that was written.
+    """
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    append = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    return fd, append
+
+
 def _watch(pid, fds, limits, started, on_exit=None):
-    """Collects stdout and stderr until the step's init exits; enforces wall time and output."""
+    """Waits until the step's init exits; enforces wall time and the output limit, then reads
+    stdout and stderr back (at most `outputBytes` of each)."""
     limit = limits["outputBytes"]
-    buffers = {fd: bytearray() for fd in fds}
     names = dict(zip(fds, ("stdout", "stderr")))
     pidfd = os.pidfd_open(pid)
     poller = select.poll()
-    for fd in (*fds, pidfd):
-        poller.register(fd, select.POLLIN)
-    open_fds, exited, killed = set(fds), False, None
+    poller.register(pidfd, select.POLLIN)
     deadline = started + limits["wallMs"] / 1000
-    drain_deadline = None
+    killed = None
+    interval = 0.002  # output is checked at growing intervals, up to 20 ms
     try:
-        while not exited or open_fds:
+        while True:
             now = time.monotonic()
-            if not exited and killed is None and now >= deadline:
+            if killed is None and now >= deadline:
                 killed = "timeout"
                 os.kill(pid, signal.SIGKILL)
-            if exited:
-                # In a PID namespace the pipes are at EOF once the init is gone; without one a
-                # stray process may hold them, so draining is bounded.
-                if drain_deadline is None:
-                    drain_deadline = now + 1
-                if now >= drain_deadline:
-                    break
-                timeout = (drain_deadline - now) * 1000
-            elif killed is None:
-                timeout = (deadline - now) * 1000
-            else:
-                timeout = 1000
-            for fd, _ in poller.poll(max(0, timeout)):
-                if fd == pidfd:
-                    exited = True
-                    poller.unregister(pidfd)
-                    if on_exit is not None:
-                        on_exit()
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    open_fds.discard(fd)
-                    poller.unregister(fd)
-                    continue
-                buffer = buffers[fd]
-                if len(buffer) <= limit:
-                    buffer += chunk
-                if len(buffer) > limit and killed is None:
-                    killed = f"output:{names[fd]}"
-                    os.kill(pid, signal.SIGKILL)
+            timeout = interval if killed else min(interval, deadline - now)
+            if poller.poll(max(0, timeout) * 1000):
+                break
+            interval = min(interval * 2, 0.02)
+            if killed is None:
+                for fd in fds:
+                    if os.fstat(fd).st_size > limit:
+                        killed = f"output:{names[fd]}"
+                        os.kill(pid, signal.SIGKILL)
+                        break
     finally:
         os.close(pidfd)
+    if on_exit is not None:
+        on_exit()
+    for fd in fds:
+        if killed is None and os.fstat(fd).st_size > limit:
+            killed = f"output:{names[fd]}"
     return {
-        "stdout": bytes(buffers[fds[0]][:limit]),
-        "stderr": bytes(buffers[fds[1]][:limit]),
+        "stdout": os.pread(fds[0], limit, 0),
+        "stderr": os.pread(fds[1], limit, 0),
         "killed": killed,
     }
 
@@ -606,14 +617,19 @@ def _write_line(fd, obj):
 
 
 def _lines(fd):
-    pending = b""
+    """JSON lines from `fd`; a long line (a 20 MB program) is joined once, not grown."""
+    parts = []
     while True:
         chunk = os.read(fd, 1 << 20)
         if not chunk:
             return
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
+        while True:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                parts.append(chunk)
+                break
+            parts.append(chunk[:newline])
+            line, parts, chunk = b"".join(parts), [], chunk[newline + 1 :]
             if line.strip():
                 yield line
 
