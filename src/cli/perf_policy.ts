@@ -1,7 +1,7 @@
 /**
  * `deno task perf:policy`: throughput of the TensorFlow.js policy on each backend that loads
  * here: forward, forward+backward (the PPO update's cost per token) and cached decoding (the
- * rollout's), for a small configuration (6 layers, width 256, context 256, vocabulary 32000) in
+ * rollout's), in tokens per second of wall-clock and of CPU time, for a small configuration (6 layers, width 256, context 256, vocabulary 32000) in
  * both architectures and for the tiny test models.
  *
  * Usage: deno task perf:policy [--backend wasm --backend cpu] [--batch 2] [--iterations 2]
@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { type ModelConfig, parseConfig, readConfig } from "../rl/config.ts";
 import { generate } from "../rl/generate.ts";
@@ -77,6 +78,21 @@ export interface PerfRow {
   readonly forwardBackward: number;
   /** New tokens per second of cached greedy decoding, `batch` rows at a time. */
   readonly decode: number;
+  /**
+   * The same three per second of this process's CPU time: on a shared machine, what one
+   * dedicated core would do (WASM and CPU backends run on one thread).
+   */
+  readonly perCpuSecond: {
+    readonly forward: number;
+    readonly forwardBackward: number;
+    readonly decode: number;
+  };
+}
+
+/** Seconds per call, wall-clock and CPU, after one warm-up call. */
+interface Timing {
+  readonly wall: number;
+  readonly cpu: number;
 }
 
 async function build(subject: Subject): Promise<CausalLm> {
@@ -86,12 +102,16 @@ async function build(subject: Subject): Promise<CausalLm> {
   return CausalLm.fromTensors(config, await loadCheckpointTensors(dir));
 }
 
-/** Seconds per call, after one warm-up call. */
-async function timed(iterations: number, fn: () => void | Promise<void>): Promise<number> {
+async function timed(iterations: number, fn: () => void | Promise<void>): Promise<Timing> {
   await fn();
   const start = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < iterations; i++) await fn();
-  return (performance.now() - start) / 1000 / iterations;
+  const used = process.cpuUsage(cpu);
+  return {
+    wall: (performance.now() - start) / 1000 / iterations,
+    cpu: (used.user + used.system) / 1e6 / iterations,
+  };
 }
 
 async function measure(
@@ -128,9 +148,14 @@ async function measure(
     parameters: model.size,
     batch,
     seq: subject.seq,
-    forward: tokens / forward,
-    forwardBackward: tokens / forwardBackward,
-    decode: (batch * newTokens) / decode,
+    forward: tokens / forward.wall,
+    forwardBackward: tokens / forwardBackward.wall,
+    decode: (batch * newTokens) / decode.wall,
+    perCpuSecond: {
+      forward: tokens / forward.cpu,
+      forwardBackward: tokens / forwardBackward.cpu,
+      decode: (batch * newTokens) / decode.cpu,
+    },
   };
 }
 
@@ -140,7 +165,9 @@ function format(row: PerfRow): string {
     (row.parameters / 1e6).toFixed(2).padStart(7)
   }M ${String(row.batch).padStart(5)} ${String(row.seq).padStart(4)} ${n(row.forward)} ${
     n(row.forwardBackward)
-  } ${n(row.decode)}`;
+  } ${n(row.decode)} | ${n(row.perCpuSecond.forward)} ${n(row.perCpuSecond.forwardBackward)} ${
+    n(row.perCpuSecond.decode)
+  }`;
 }
 
 async function available(requested: readonly BackendName[]): Promise<BackendChoice[]> {
@@ -179,7 +206,7 @@ async function main(args: string[]): Promise<void> {
   const batch = Number(values.batch);
   const iterations = Number(values.iterations);
   const host = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
-  console.log(`host: ${host}; tfjs ${tf.version.tfjs}; tokens/s (after one warm-up pass)`);
+  console.log(`host: ${host}; tfjs ${tf.version.tfjs}; tokens/s after one warm-up pass`);
   const rows: PerfRow[] = [];
   const choices = await available(backends);
   for (const choice of choices) {
