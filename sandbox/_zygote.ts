@@ -1,7 +1,9 @@
 /**
- * The Deno side of one worker's launcher (`zygote.py`): starts it, sends one request at a time
- * as a JSON line, and reads the JSON line it answers. Non-blocking; a launcher that dies or
- * hangs fails the request in hand and is started again for the next one.
+ * The Deno side of one worker's launcher (`zygote.py`): starts it, sends requests as JSON lines
+ * and reads the JSON line it answers to each, in order. A request may be sent while the one
+ * before is still running, so that the launcher never waits for this side between two
+ * executions. Non-blocking; a launcher that dies or hangs fails the requests in hand and is
+ * started again for the next one.
  *
  * @module
  */
@@ -59,6 +61,8 @@ export interface StepResult {
 
 interface Pending {
   readonly id: number;
+  readonly watchdogMs: number;
+  timer?: ReturnType<typeof setTimeout>;
   resolve(steps: StepResult[]): void;
   reject(error: Error): void;
 }
@@ -71,7 +75,8 @@ export class Zygote {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #ready: Promise<void>;
   readonly #done: Promise<void>;
-  #pending: Pending | null = null;
+  /** Requests sent and not yet answered, oldest (the running one) first. */
+  readonly #pending: Pending[] = [];
   #nextId = 1;
   #alive = true;
   #stderr = "";
@@ -99,8 +104,10 @@ export class Zygote {
       this.#alive = false;
       const error = this.#deathError();
       failed(error);
-      this.#pending?.reject(error);
-      this.#pending = null;
+      for (const pending of this.#pending.splice(0)) {
+        clearTimeout(pending.timer);
+        pending.reject(error);
+      }
     });
   }
 
@@ -113,27 +120,32 @@ export class Zygote {
     return this.#alive;
   }
 
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.#pending.length;
+  }
+
   /**
-   * Runs one execution. Rejects when the launcher dies, or when it has not answered within
-   * `watchdogMs` (it is then killed).
+   * Runs one execution, after those sent before. Rejects when the launcher dies, or when it
+   * has not answered within `watchdogMs` of starting on it (it is then killed).
    */
   async run(request: ZygoteRequest, watchdogMs: number): Promise<StepResult[]> {
     if (!this.#alive) throw this.#deathError();
-    if (this.#pending) throw new Error("Cannot send a request as the launcher is busy");
     const id = this.#nextId++;
     const answer = new Promise<StepResult[]>((resolve, reject) => {
-      this.#pending = { id, resolve, reject };
+      this.#pending.push({ id, watchdogMs, resolve, reject });
     });
     answer.catch(() => {}); // awaited below, unless the write fails first
-    const timer = setTimeout(() => this.kill(), watchdogMs);
-    try {
-      const line = JSON.stringify({ id, ...request }) + "\n";
-      await this.#writer.write(this.#encoder.encode(line));
-      return await answer;
-    } finally {
-      clearTimeout(timer);
-      this.#pending = null;
-    }
+    if (this.#pending.length === 1) this.#arm();
+    const line = JSON.stringify({ id, ...request }) + "\n";
+    await this.#writer.write(this.#encoder.encode(line));
+    return await answer;
+  }
+
+  /** Starts the watchdog of the request the launcher is now on. */
+  #arm(): void {
+    const head = this.#pending[0];
+    if (head) head.timer = setTimeout(() => this.kill(), head.watchdogMs);
   }
 
   /** Kills the launcher and its sandbox. */
@@ -186,8 +198,15 @@ export class Zygote {
       return;
     }
     if (message.ready) return ready();
-    const pending = this.#pending;
-    if (!pending || message.id !== pending.id) return;
+    const pending = this.#pending[0];
+    if (!pending || message.id !== pending.id) {
+      this.#stderr += `\nunexpected launcher answer: ${line.slice(0, 200)}`;
+      this.kill();
+      return;
+    }
+    this.#pending.shift();
+    clearTimeout(pending.timer);
+    this.#arm();
     if (message.error !== undefined || !message.steps) {
       pending.reject(new Error(`Launcher failed the request: ${message.error}`));
     } else {

@@ -125,7 +125,6 @@ class PoolExecutor implements Executor {
   #workRoot: string | null = null;
   #caches: Record<string, string> = {};
   #slots: Slot[] = [];
-  #idle: Slot[] = [];
   #waiting: ((slot: Slot) => void)[] = [];
   #busy = 0;
   #drained: (() => void) | null = null;
@@ -155,7 +154,6 @@ class PoolExecutor implements Executor {
       this.#slots.push(new Slot(index, () => this.#launch(index)));
     }
     await Promise.all(this.#slots.map((slot) => slot.zygote()));
-    this.#idle = [...this.#slots];
   }
 
   async execute(request: ExecuteRequest): Promise<Execution> {
@@ -208,19 +206,39 @@ class PoolExecutor implements Executor {
     if (this.#workRoot) await Deno.remove(this.#workRoot, { recursive: true }).catch(() => {});
   }
 
+  /**
+   * A worker for one execution: an idle one if any, else one with a single execution in hand
+   * (its next request then waits in the launcher's pipe, so the launcher goes from one
+   * execution to the next without waiting for this side), else the first to free up.
+   */
   #acquire(): Promise<Slot> {
     this.#busy++;
-    const slot = this.#idle.pop();
-    if (slot) return Promise.resolve(slot);
+    const slot = this.#leastLoaded();
+    if (slot) {
+      slot.load++;
+      return Promise.resolve(slot);
+    }
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 
   #release(slot: Slot): void {
     this.#busy--;
+    slot.load--;
     const next = this.#waiting.shift();
-    if (next) next(slot);
-    else this.#idle.push(slot);
+    if (next) {
+      const free = this.#leastLoaded()!;
+      free.load++;
+      next(free);
+    }
     if (this.#busy === 0) this.#drained?.();
+  }
+
+  #leastLoaded(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (slot.load < PIPELINE_DEPTH && (!best || slot.load < best.load)) best = slot;
+    }
+    return best;
   }
 
   #memoryCgroup(): boolean {
@@ -281,9 +299,14 @@ class PoolExecutor implements Executor {
   }
 }
 
+/** Executions a worker holds at once: one running, one waiting in its launcher's pipe. */
+const PIPELINE_DEPTH = 2;
+
 /** One worker: its launcher, started again when it dies. */
 class Slot {
   readonly index: number;
+  /** Executions assigned to this worker and not finished. */
+  load = 0;
   readonly #start: () => Zygote;
   #zygote: Zygote | null = null;
 
