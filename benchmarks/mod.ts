@@ -6,10 +6,20 @@
 
 import type { Benchmark } from "./benchmark.ts";
 import { mbpp } from "./mbpp.ts";
+import { apps } from "./apps.ts";
+import { codesearchnet } from "./codesearchnet.ts";
+import { codexglueTranslation } from "./codexglue_translation.ts";
+import { humaneval } from "./humaneval.ts";
+import { xlcost } from "./xlcost.ts";
 
 /** Every benchmark, by name. */
 export const BENCHMARKS = {
   mbpp,
+  apps,
+  codesearchnet,
+  "codexglue-translation": codexglueTranslation,
+  humaneval,
+  xlcost,
 } as const satisfies Record<string, Benchmark>;
 
 /** Looks a benchmark up by name, with the known names in the error. */

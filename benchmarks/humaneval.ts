@@ -1,0 +1,106 @@
+/**
+ * HumanEval (Chen et al., 2021): 164 hand-written Python functions, each given as a signature and
+ * docstring that the model completes, judged by the problem's `check(candidate)` function, from
+ * the official `HumanEval.jsonl.gz`.
+ *
+ * The program that runs is the one the official harness builds: prompt + completion, then the
+ * problem's `test` code, then `check(<entry_point>)`. The gold program is prompt + canonical
+ * solution. One split, `test`, with all 164 problems.
+ *
+ * @module
+ */
+
+import { resolveDatasetFile } from "./_dataset.ts";
+import { applyLimit, FieldReader, parseJsonlRecords, readDatasetText } from "./_records.ts";
+import type { Execution, Task } from "../src/types.ts";
+import type { Benchmark, DatasetSpec, LoadedTasks, LoadOptions } from "./benchmark.ts";
+import type { ExecuteRequest } from "../sandbox/types.ts";
+
+const DATASET = {
+  name: "humaneval",
+  version: "openai/human-eval@463c980b",
+  files: [
+    {
+      name: "HumanEval.jsonl.gz",
+      sha256: "b796127e635a67f93fb35c04f4cb03cf06f38c8072ee7cee8833d7bee06979ef",
+      url:
+        "https://raw.githubusercontent.com/openai/human-eval/463c980b59e818ace59f6f9803cd92c749ceae61/data/HumanEval.jsonl.gz",
+    },
+  ],
+} as const satisfies DatasetSpec;
+
+/** One HumanEval problem as the file gives it. */
+export interface HumanEvalProblem {
+  readonly taskId: string;
+  readonly prompt: string;
+  readonly canonicalSolution: string;
+  readonly test: string;
+  readonly entryPoint: string;
+}
+
+/** HumanEval as a {@linkcode Benchmark}. */
+export const humaneval: Benchmark = {
+  name: "humaneval",
+  description:
+    "HumanEval (Chen et al., 2021): 164 Python functions completed from their docstrings, judged by check(candidate)",
+  metric: "pass@1",
+  dataset: DATASET,
+  splits: ["test"],
+  promptTemplate: "humaneval-completion-v1",
+  completesPrompt: true,
+  load: loadHumanEval,
+  /** The problem's prompt as it is: signature and docstring, continued by the model. */
+  prompt: (task: Task) => task.prompt,
+  request(task: Task, code: string): ExecuteRequest {
+    const check = task.check;
+    if (check.kind !== "program") throw new TypeError(`Task "${task.id}" is not a HumanEval task`);
+    return { language: "python", mode: "test", code: `${code}\n\n${check.harness}` };
+  },
+  judge: (_task: Task, execution: Execution) => execution,
+};
+
+async function loadHumanEval(options: LoadOptions = {}): Promise<LoadedTasks> {
+  const split = options.split ?? "test";
+  if (split !== "test") {
+    throw new RangeError(
+      `Cannot load HumanEval split "${split}" as it is not a known split: use test`,
+    );
+  }
+  const file = DATASET.files[0];
+  const resolved = await resolveDatasetFile(DATASET, file, options);
+  const problems = parseHumanEval(await readDatasetText(resolved.path), resolved.path);
+  const tasks = problems.map((p) => humanEvalTask(p, split));
+  return {
+    tasks: applyLimit(tasks, options.limit),
+    split,
+    sha256: { [file.name]: resolved.sha256 },
+    source: resolved.path,
+  };
+}
+
+/** Parses the (gunzipped) text of `HumanEval.jsonl.gz`; errors name the file and line. */
+export function parseHumanEval(text: string, path: string): HumanEvalProblem[] {
+  return parseJsonlRecords(text, path, "HumanEval problem").map(({ line, value }) => {
+    const fields = new FieldReader(value, `HumanEval problem at "${path}" line ${line}`);
+    return {
+      taskId: fields.string("task_id"),
+      prompt: fields.string("prompt"),
+      canonicalSolution: fields.string("canonical_solution"),
+      test: fields.string("test"),
+      entryPoint: fields.string("entry_point"),
+    };
+  });
+}
+
+/** The task of one problem: `humaneval/<n>`, gold program = prompt + canonical solution. */
+export function humanEvalTask(problem: HumanEvalProblem, split: string): Task {
+  return {
+    id: `humaneval/${problem.taskId.replace(/^HumanEval\//, "")}`,
+    language: "python",
+    prompt: problem.prompt,
+    reference: problem.prompt + problem.canonicalSolution,
+    entryPoint: problem.entryPoint,
+    check: { kind: "program", harness: `${problem.test}\n\ncheck(${problem.entryPoint})\n` },
+    meta: { split },
+  };
+}

@@ -1,0 +1,228 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  detokenizeXlcost,
+  parseXlcostMap,
+  parseXlcostSplit,
+  tokenizeStringLiteral,
+  tokenizeXlcost,
+  xlcost,
+  XLCOST_SPLITS,
+} from "../../benchmarks/xlcost.ts";
+import { fixturePath } from "../_shared.ts";
+import { withExecutor } from "./_sandbox.ts";
+import type { TranslationLanguage } from "../../benchmarks/_translation.ts";
+import type { Sample } from "../../src/types.ts";
+
+const DATA = fixturePath("benchmarks/xlcost");
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const PROGRAMS = join(DATA, "XLCoST_data", "pair_data_tok_full");
+const SNIPPETS = join(DATA, "XLCoST_data", "pair_data_tok_1");
+
+/** Every line of every `-tok` fixture file, with its language. */
+async function fixtureLines(): Promise<[string, TranslationLanguage, string][]> {
+  const ext: Record<string, TranslationLanguage> = {
+    cpp: "cpp",
+    py: "python",
+    java: "java",
+    cs: "csharp",
+  };
+  const out: [string, TranslationLanguage, string][] = [];
+  for (const root of [PROGRAMS, SNIPPETS]) {
+    for await (const pair of Deno.readDir(root)) {
+      for await (const file of Deno.readDir(join(root, pair.name))) {
+        const m = /-tok\.(\w+)$/.exec(file.name);
+        if (m === null) continue;
+        const text = await Deno.readTextFile(join(root, pair.name, file.name));
+        for (const [i, line] of text.trimEnd().split("\n").entries()) {
+          out.push([`${pair.name}/${file.name}:${i + 1}`, ext[m[1]!]!, line]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test("XLCoST token format", async (t) => {
+  await t.step(
+    "detokenizes Python with NEW_LINE, INDENT, DEDENT and string literals",
+    () =>
+      assert.equal(
+        detokenizeXlcost(
+          "def f ( n ) : NEW_LINE INDENT if n : NEW_LINE INDENT return ' _ _ a ▁ b ' NEW_LINE DEDENT return \" x \" NEW_LINE DEDENT print ( f ( 1 ) ) NEW_LINE",
+          "python",
+        ),
+        "def f ( n ) :\n    if n :\n        return '__a b'\n    return \"x\"\nprint ( f ( 1 ) )\n",
+      ),
+  );
+  await t.step("detokenizes C++ with NEW_LINE only after preprocessor lines", () =>
+    assert.equal(
+      detokenizeXlcost(
+        '#include <bits/stdc++.h> NEW_LINE using namespace std ; int main ( ) { cout << " a ▁ b \\ n " ; }',
+        "cpp",
+      ),
+      '#include <bits/stdc++.h>\nusing namespace std ; int main ( ) { cout << "a b\\n" ; }\n',
+    ));
+  await t.step(
+    "keeps escaped quotes inside strings",
+    () => assert.equal(detokenizeXlcost('s = " a \\ " b " NEW_LINE', "python"), 's = "a\\"b"\n'),
+  );
+  await t.step("string literals are split as TransCoder does", () => {
+    assert.equal(tokenizeStringLiteral("'__main__'"), "' _ _ main _ _ '");
+    assert.equal(tokenizeStringLiteral('"Hello, World!"'), '" Hello , ▁ World ! "');
+  });
+  await t.step("every fixture line round-trips: tokenize(detokenize(line)) == line", async () => {
+    for (const [where, language, line] of await fixtureLines()) {
+      assert.equal(tokenizeXlcost(detokenizeXlcost(line, language), language), line, where);
+    }
+  });
+  await t.step("code round-trips through the token format up to layout", () => {
+    const code =
+      "def g(xs):\n    # sum\n    total = 0\n    for x in xs:\n        total += x\n    return total\n";
+    const tokens = tokenizeXlcost(code, "python");
+    assert.equal(
+      tokens,
+      "def g ( xs ) : NEW_LINE INDENT total = 0 NEW_LINE for x in xs : NEW_LINE INDENT total += x NEW_LINE DEDENT return total NEW_LINE DEDENT",
+    );
+    assert.equal(tokenizeXlcost(detokenizeXlcost(tokens, "python"), "python"), tokens);
+  });
+});
+
+Deno.test("xlcost.load() reads program- and snippet-level fixtures", async (t) => {
+  await t.step("program level, either language order of the pair folder", async () => {
+    const forward = await xlcost.load({ data: DATA, split: "program/cpp-python/test" });
+    const backward = await xlcost.load({ data: DATA, split: "program/python-cpp/test" });
+    assert.deepEqual(forward.tasks.map((x) => x.id), [
+      "xlcost/program/cpp-python/test/1",
+      "xlcost/program/cpp-python/test/2",
+    ]);
+    assert.equal(forward.tasks[0]!.language, "python");
+    assert.equal(backward.tasks[0]!.language, "cpp");
+    assert.ok(backward.tasks[0]!.prompt.includes(`Python:\n${forward.tasks[0]!.reference}\n`));
+    assert.equal(forward.tasks[1]!.meta.problemId, "10754");
+    assert.deepEqual(Object.keys(forward.sha256).sort(), [
+      "test-C++-Python-tok.cpp",
+      "test-C++-Python-tok.py",
+      "test-C++-map.jsonl",
+    ]);
+  });
+  await t.step("the prompt holds the detokenized source", async () => {
+    const loaded = await xlcost.load({ data: DATA, split: "program/python-cpp/test" });
+    const prompt = xlcost.prompt(loaded.tasks[0]!);
+    assert.ok(
+      prompt.startsWith(
+        "Translate the following Python program to C++.\n\nPython:\ndef countSetBits ( n ) :\n    count = 0\n",
+      ),
+    );
+    assert.ok(prompt.endsWith("\n\nC++:\n"));
+  });
+  await t.step("snippet level wraps statements for the compiler", async () => {
+    const loaded = await xlcost.load({ data: DATA, split: "snippet/python-java/test" });
+    assert.equal(loaded.tasks.length, 4);
+    const [method, statements] = loaded.tasks;
+    assert.equal(method!.reference, "static int sumOfDigits ( int n ) {\n");
+    assert.ok(method!.check.kind === "compile" && method!.check.prefix!.endsWith("class Main {\n"));
+    assert.ok(
+      statements!.check.kind === "compile" &&
+        statements!.check.prefix!.endsWith("void __snippet() {\n"),
+    );
+    assert.equal(statements!.meta.problemId, "20133-Python-2");
+  });
+  await t.step("--data may be the level folder or the pair folder itself", async () => {
+    const level = await xlcost.load({ data: PROGRAMS, split: "program/java-csharp/test" });
+    const pair = await xlcost.load({
+      data: join(PROGRAMS, "Java-C#"),
+      split: "program/java-csharp/test",
+    });
+    assert.equal(level.tasks.length, 1);
+    assert.deepEqual(pair.tasks, level.tasks);
+    assert.equal(level.tasks[0]!.meta.problemId, "20133");
+  });
+  await t.step("splits: 252 named, program/java-cpp/test first", () => {
+    assert.equal(XLCOST_SPLITS[0], "program/java-cpp/test");
+    assert.equal(XLCOST_SPLITS.length, 2 * 42 * 3);
+  });
+});
+
+Deno.test("xlcost.load() errors", async (t) => {
+  await t.step(
+    "say where XLCoST comes from when it is absent",
+    async () =>
+      await assert.rejects(xlcost.load({ data: DATA, split: "program/php-c/test" }), {
+        name: "DatasetError",
+        message:
+          /^Cannot find XLCoST program-level PHP-C "test" files as they are in none of: .* XLCoST is published only on Google Drive: .*pair_data_tok_1\/ \(snippets\)$/,
+      }),
+  );
+  await t.step(
+    "reject malformed split names",
+    () =>
+      assert.throws(() => parseXlcostSplit("java-python"), {
+        name: "RangeError",
+        message:
+          /^Cannot load XLCoST split "java-python" as it must be <level>\/<source>-<target>\/<split>: /,
+      }),
+  );
+  await t.step("name both files when line counts differ", async () => {
+    const folder = join(DATA, "malformed", "pair_data_tok_full", "C++-Python");
+    await assert.rejects(
+      xlcost.load({ data: join(DATA, "malformed"), split: "program/cpp-python/test" }),
+      {
+        name: "RangeError",
+        message:
+          `Cannot pair "${folder}/test-C++-Python-tok.cpp" with "${folder}/test-C++-Python-tok.py" as they must have as many lines: current counts are 1 and 2`,
+      },
+    );
+  });
+  await t.step("name the file and line of a bad map line", async () => {
+    const path = join(DATA, "malformed", "pair_data_tok_full", "C++-Python", "val-C++-map.jsonl");
+    await assert.rejects(
+      xlcost.load({ data: join(DATA, "malformed"), split: "program/cpp-python/val" }),
+      {
+        name: "SyntaxError",
+        message: new RegExp(
+          `^Cannot read XLCoST map at "${
+            escape(path)
+          }" line 1 as it is not valid JSON: .*: fix or remove that line$`,
+        ),
+      },
+    );
+    assert.throws(() => parseXlcostMap("[1]\n", "m.jsonl"), {
+      name: "TypeError",
+      message:
+        'Cannot read XLCoST map at "m.jsonl" line 1 as it must be a problem id (a string, a number, or an object with "id", "idx", "problem_id" or "pid"): current value is [1]',
+    });
+  });
+});
+
+Deno.test("xlcost gold translations compile and score 1", async (t) => {
+  const programs = [
+    ...(await xlcost.load({ data: DATA, split: "program/cpp-python/test" })).tasks,
+    ...(await xlcost.load({ data: DATA, split: "program/python-cpp/test" })).tasks,
+    ...(await xlcost.load({ data: DATA, split: "program/java-csharp/test" })).tasks,
+    ...(await xlcost.load({ data: DATA, split: "program/csharp-java/test" })).tasks,
+  ];
+  const judged = programs.map((task) => {
+    const sample: Sample = { taskId: task.id, index: 0, raw: task.reference, code: task.reference };
+    return { task, samples: [sample], results: [] };
+  });
+  await t.step("BLEU, exact match, CodeBLEU and syntax rate of the references", async () => {
+    const summary = await xlcost.summarize!(judged);
+    assert.equal(summary.metrics.bleu, 1);
+    assert.equal(summary.metrics.exact_match, 1);
+    assert.equal(summary.metrics.syntax_rate, 1);
+    for (const language of ["python", "cpp", "csharp", "java"]) {
+      assert.ok(summary.metrics[`codebleu/${language}`]! > 0.99, language);
+    }
+  });
+  await t.step(
+    "every program compiles in the sandbox (Java's public class included)",
+    () =>
+      withExecutor(["python", "cpp", "csharp", "java"], async (executor) => {
+        for (const task of programs) {
+          const result = await executor.execute(xlcost.request(task, task.reference));
+          assert.equal(result.status, "passed", `${task.id}: ${result.stderr}`);
+        }
+      }),
+  );
+});
