@@ -160,7 +160,8 @@ function field<T extends "string" | "number">(
   where: string,
 ): T extends "string" ? string : number {
   const value = record[name];
-  if (typeof value !== type) {
+  const actual = typeof value;
+  if (actual !== type) {
     throw new TypeError(
       `Cannot read MBPP problem at ${where} as field "${name}" must be a ${type}: current value is ${
         JSON.stringify(value)

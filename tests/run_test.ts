@@ -31,7 +31,9 @@ async function knownSamples(dir: string, port: number) {
   const text = await Deno.readTextFile(fixturePath("mbpp/samples_known.jsonl"));
   const path = join(dir, "samples.jsonl");
   await Deno.writeTextFile(path, text.replaceAll("PORT", String(port)));
-  const expected = text.trimEnd().split("\n").map((line) => JSON.parse(line).expected_status as string);
+  const expected = text.trimEnd().split("\n").map((line) =>
+    JSON.parse(line).expected_status as string
+  );
   return { path, expected };
 }
 
@@ -71,10 +73,15 @@ Deno.test("runBenchmark() on a samples file with known outcomes", async (t) => {
     await t.step("gives each sample its expected status", async () => {
       const results = await readJsonl<SampleResult>(join(runDir, "executions.jsonl"));
       const byKey = new Map(results.map((r) => [`${r.taskId}#${r.index}`, r.execution.status]));
-      const order = ["mbpp/1", "mbpp/2", "mbpp/3", "mbpp/4"].flatMap((id) => [0, 1, 2, 3].map((i) => `${id}#${i}`));
+      const order = ["mbpp/1", "mbpp/2", "mbpp/3", "mbpp/4"].flatMap((id) =>
+        [0, 1, 2, 3].map((i) => `${id}#${i}`)
+      );
       const actual = order.map((key) => byKey.get(key));
       for (const [i, status] of actual.entries()) {
-        assert.ok(expected[i]!.split("|").includes(status!), `${order[i]}: expected ${expected[i]}, got ${status}`);
+        assert.ok(
+          expected[i]!.split("|").includes(status!),
+          `${order[i]}: expected ${expected[i]}, got ${status}`,
+        );
       }
     });
     await t.step("computes pass@k with the unbiased estimator", () => {
@@ -117,7 +124,10 @@ Deno.test("runBenchmark() resumes a killed run without repeating work", async (t
     await t.step("a rerun after a kill runs only what is missing", async () => {
       // A killed run: 5 executions stored, the 6th cut halfway; 6 generations stored.
       const lines = (await Deno.readTextFile(executions)).split("\n");
-      await Deno.writeTextFile(executions, lines.slice(0, 5).join("\n") + "\n" + lines[5]!.slice(0, 20));
+      await Deno.writeTextFile(
+        executions,
+        lines.slice(0, 5).join("\n") + "\n" + lines[5]!.slice(0, 20),
+      );
       const genLines = (await Deno.readTextFile(generations)).split("\n");
       await Deno.writeTextFile(generations, genLines.slice(0, 6).join("\n") + "\n");
       await Deno.remove(join(first.runDir, "report.json"));
@@ -143,7 +153,10 @@ Deno.test("runBenchmark() errors", async (t) => {
   try {
     await t.step("names the tasks a samples file lacks", async () => {
       const path = join(dir, "partial.jsonl");
-      await Deno.writeTextFile(path, JSON.stringify({ task_id: "Mbpp/1", completion: "x = 1" }) + "\n");
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({ task_id: "Mbpp/1", completion: "x = 1" }) + "\n",
+      );
       await assert.rejects(() => runBenchmark(mbpp, runOptions(dir, `samples:${path}`)), {
         name: "RangeError",
         message: new RegExp(
@@ -161,8 +174,13 @@ Deno.test("runBenchmark() errors", async (t) => {
     });
     await t.step("rejects a filter field that no task has", async () => {
       await assert.rejects(
-        () => runBenchmark(mbpp, { ...runOptions(dir, "reference"), filter: { difficulty: "hard" } }),
-        { name: "RangeError", message: 'Cannot filter tasks on "difficulty" as no task has that field: use one of split, tests' },
+        () =>
+          runBenchmark(mbpp, { ...runOptions(dir, "reference"), filter: { difficulty: "hard" } }),
+        {
+          name: "RangeError",
+          message:
+            'Cannot filter tasks on "difficulty" as no task has that field: use one of split, tests',
+        },
       );
     });
   } finally {
