@@ -20,8 +20,9 @@ The Deno side (sandbox/_zygote.ts) owns policy; this file only carries steps out
 library only, Python >= 3.9.
 """
 
+import _signal
+import atexit
 import ctypes
-import errno
 import gc
 import json
 import os
@@ -52,6 +53,9 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
 SYS_CLOSE_RANGE = 436  # x86_64 and aarch64 alike
 STATUS_FD = 3
+# The environment the zygote gives its own os.environ (that of a Python step in bwrap mode),
+# so that most Python steps need not change it.
+_ENVIRON = {}
 BOX = "/box"
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -225,15 +229,13 @@ class _Python:
         return 1
 
     @classmethod
-    def run(cls, path, compile_only):
+    def run(cls, path, source, compile_only):
+        """Runs `source` (the bytes of the file at `path`, already in memory) as __main__.
+        sys.stdin, sys.stdout and sys.stderr are the zygote's own, never used by it (the
+        protocol has its own fds) and so still empty; fds 0, 1 and 2 are now the step's."""
         import types
 
-        # sys.stdin, sys.stdout and sys.stderr are the zygote's own, never used by it (the
-        # protocol has its own fds) and so still empty; fds 0, 1 and 2 are now the step's.
-        path = os.path.abspath(path)
         try:
-            with open(path, "rb") as f:
-                source = f.read()
             code = compile(source, path, "exec", dont_inherit=True)
         except BaseException as exc:  # SyntaxError, ValueError (NUL), RecursionError, ...
             cls._print_exception(exc)
@@ -277,8 +279,6 @@ class _Python:
             except BaseException:
                 pass
         try:
-            import atexit
-
             atexit._run_exitfuncs()
         except BaseException:
             pass
@@ -331,10 +331,12 @@ def _payload(config, step, limits):
         if step.get("python"):
             # As a PID-namespace init, Python would ignore SIGXCPU (an init has no default
             # action for it): a handler reports it instead.
-            signal.signal(signal.SIGXCPU, _cpu_limit_reached)
-            os.environ.clear()
-            os.environ.update(step["env"])
-            _Python.run(step["python"], step.get("compileOnly", False))
+            _signal.signal(signal.SIGXCPU, _cpu_limit_reached)  # not signal.signal: its enums
+
+            if step["env"] != _ENVIRON:  # os.environ is costly to touch in a forked child
+                os.environ.clear()
+                os.environ.update(step["env"])
+            _Python.run(step["python"], step["source"], step.get("compileOnly", False))
         os.set_inheritable(STATUS_FD, False)
         argv = step["argv"]
         os.execve(argv[0], argv, step["env"])
@@ -406,7 +408,7 @@ class Zygote:
             _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
         return os.fork()
 
-    def run_step(self, box, step):
+    def run_step(self, box, step, files):
         limits = step["limits"]
         tmp = os.path.join(box.path, "tmp")
         fill = lambda text: text.replace("{box}", box.path).replace("{tmp}", tmp)  # noqa: E731
@@ -416,7 +418,13 @@ class Zygote:
         if step.get("argv"):
             step["argv"] = [fill(arg) for arg in step["argv"]]
         if step.get("python"):
-            step["python"] = os.path.join(box.path, step["python"])
+            name = step["python"]
+            step["python"] = os.path.join(box.path, name)
+            if name in files:
+                step["source"] = files[name].encode("utf-8", "replace")
+            else:
+                with open(step["python"], "rb") as f:
+                    step["source"] = f.read()
         self.cgroups.apply(limits)
         stdin_fd = _stdin_fd(step.get("stdin"))
         out_r, out_w = _output_file("stdout")
@@ -451,11 +459,12 @@ class Zygote:
     def handle(self, request):
         box = Box(self.config, request.get("boxMb", 256))
         try:
-            for name, content in request.get("files", {}).items():
+            files = request.get("files", {})
+            for name, content in files.items():
                 box.write(name, content)
             results = []
             for step in request["steps"]:
-                result = self.run_step(box, step)
+                result = self.run_step(box, step, files)
                 results.append(result)
                 if step.get("stopUnlessOk") and not _ok(result):
                     break
@@ -634,6 +643,16 @@ def _lines(fd):
                 yield line
 
 
+def _set_environ(config):
+    """Leaves PATH and LANG; PYTHONHASHSEED has done its work at start-up."""
+    keep = {key: os.environ[key] for key in ("PATH", "LANG") if key in os.environ}
+    if config.isolation == "bwrap":
+        keep.update(HOME=BOX, TMPDIR=os.path.join(BOX, "tmp"))
+    os.environ.clear()
+    os.environ.update(keep)
+    _ENVIRON.update(keep)
+
+
 def main():
     config = Config(json.loads(sys.argv[1]))
     # The protocol uses raw fds 0 and 1; nothing else of the zygote may write to them.
@@ -646,6 +665,7 @@ def main():
     os.dup2(devnull, 1)
     os.close(devnull)
     zygote = Zygote(config)
+    _set_environ(config)
     _preload()
     _write_line(
         proto_out,

@@ -168,6 +168,18 @@ Deno.test("execute() on Python in test mode", async (t) => {
         assert.equal(execution.compiled, compiled);
       });
     }
+    await t.step("runs the program as __main__, as python3 main.py would", async () => {
+      const code = "# -*- coding: utf-8 -*-\nimport os, sys\n" +
+        "assert __name__ == '__main__' and __file__ == '/box/main.py', (__name__, __file__)\n" +
+        "assert sys.argv == ['/box/main.py'] and sys.path[0] == '/box', sys.argv\n" +
+        "assert os.environ['HOME'] == '/box' and os.environ['TMPDIR'] == '/box/tmp'\n" +
+        "assert 'PYTHONHASHSEED' not in os.environ\n" +
+        "import pickle\nclass C: pass\nassert type(pickle.loads(pickle.dumps(C()))) is C\n" +
+        "print('é')";
+      const execution = await executor.execute({ language: "python", mode: "test", code });
+      assert.equal(execution.status, "passed", seen(execution));
+      assert.equal(execution.stdout, "é\n");
+    });
     await t.step("reports the traceback of the program only", async () => {
       const execution = await executor.execute({
         language: "python",
