@@ -1,16 +1,19 @@
 /**
  * `deno task perf:policy`: throughput of the TensorFlow.js policy on each backend that loads
  * here: forward, forward+backward (the PPO update's cost per token) and cached decoding (the
- * rollout's), in tokens per second of wall-clock and of CPU time, for a small configuration (6 layers, width 256, context 256, vocabulary 32000) in
- * both architectures and for the tiny test models.
+ * rollout's), in tokens per second of wall-clock and of CPU time, for a small configuration
+ * (6 layers, width 256, context 256, vocabulary 32000) in both architectures and for the tiny
+ * test models. For comparison, the same models exported to ONNX run on onnxruntime-node
+ * (forward and decoding only), the path rollouts and evaluation can take.
  *
  * Usage: deno task perf:policy [--backend wasm --backend cpu] [--batch 2] [--iterations 2]
- *        [--models small-gpt2,tiny-llama] [--out perf.json]
+ *        [--models small-gpt2,tiny-llama] [--skip-onnx] [--out perf.json]
  *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs";
+import * as ort from "onnxruntime-node";
 import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import process from "node:process";
@@ -18,7 +21,9 @@ import { fileURLToPath } from "node:url";
 import { type ModelConfig, parseConfig, readConfig } from "../rl/config.ts";
 import { generate } from "../rl/generate.ts";
 import { CausalLm } from "../rl/model.ts";
+import { exportOnnx } from "../rl/onnx_export.ts";
 import { loadCheckpointTensors, writeAtomic } from "../rl/safetensors.ts";
+import { argmax } from "../models/_sampling.ts";
 import {
   type BackendChoice,
   type BackendName,
@@ -67,7 +72,8 @@ export const SUBJECTS: readonly Subject[] = [
 
 /** One measurement row. */
 export interface PerfRow {
-  readonly backend: BackendName;
+  /** A TensorFlow.js backend, or `onnxruntime` for the model's ONNX export (no backward). */
+  readonly backend: BackendName | "onnxruntime";
   readonly model: string;
   readonly parameters: number;
   readonly batch: number;
@@ -114,17 +120,103 @@ async function timed(iterations: number, fn: () => void | Promise<void>): Promis
   };
 }
 
+/** New tokens per decoding measurement. */
+const NEW_TOKENS = 16;
+
+/** Deterministic token rows `[batch, seq]` spread over the vocabulary. */
+function inputRows(model: CausalLm, subject: Subject, batch: number): number[][] {
+  const vocab = model.config.vocabSize;
+  return Array.from(
+    { length: batch },
+    (_, b) => Array.from({ length: subject.seq }, (_, t) => (b * 7919 + t * 104729) % vocab),
+  );
+}
+
+function int64(rows: number[][]): ort.Tensor {
+  const data = BigInt64Array.from(rows.flat(), (x) => BigInt(x));
+  return new ort.Tensor("int64", data, [rows.length, rows[0]!.length]);
+}
+
+/** Runs the export of a model on onnxruntime-node: the first step, or one step on a cache. */
+async function onnxStep(
+  session: ort.InferenceSession,
+  model: CausalLm,
+  ids: number[][],
+  past: number,
+  cache?: ort.InferenceSession.OnnxValueMapType,
+) {
+  const { numLayers, numKvHeads, headDim } = model.config;
+  const t = ids[0]!.length;
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: int64(ids),
+    attention_mask: int64(ids.map(() => Array(past + t).fill(1))),
+    position_ids: int64(ids.map(() => Array.from({ length: t }, (_, i) => past + i))),
+  };
+  for (let i = 0; i < numLayers; i++) {
+    for (const part of ["key", "value"]) {
+      feeds[`past_key_values.${i}.${part}`] = (cache?.[`present.${i}.${part}`] as ort.Tensor) ??
+        new ort.Tensor("float32", new Float32Array(0), [ids.length, numKvHeads, 0, headDim]);
+    }
+  }
+  return await session.run(feeds);
+}
+
+/** Forward and cached greedy decoding of the model's ONNX export on onnxruntime-node. */
+async function measureOnnx(
+  model: CausalLm,
+  subject: Subject,
+  options: { batch: number; iterations: number },
+): Promise<PerfRow> {
+  const dir = await Deno.makeTempDir({ prefix: "perf_policy_" });
+  try {
+    const session = await ort.InferenceSession.create(await exportOnnx(model, dir));
+    const rows = inputRows(model, subject, options.batch);
+    const forward = await timed(options.iterations, async () => {
+      await onnxStep(session, model, rows, 0);
+    });
+    const prompts = rows.map((row) => row.slice(0, Math.min(64, subject.seq)));
+    const v = model.config.vocabSize;
+    const decode = await timed(1, async () => {
+      let out = await onnxStep(session, model, prompts, 0);
+      for (let step = 0; step < NEW_TOKENS; step++) {
+        const logits = out.logits!.data as Float32Array;
+        const t = out.logits!.dims[1]!;
+        const next = prompts.map((
+          _,
+          b,
+        ) => [argmax(logits.subarray(((b + 1) * t - 1) * v, (b + 1) * t * v))]);
+        out = await onnxStep(session, model, next, prompts[0]!.length + step, out);
+      }
+    });
+    await session.release();
+    const tokens = options.batch * subject.seq;
+    return {
+      backend: "onnxruntime",
+      model: subject.name,
+      parameters: model.size,
+      batch: options.batch,
+      seq: subject.seq,
+      forward: tokens / forward.wall,
+      forwardBackward: NaN,
+      decode: (options.batch * NEW_TOKENS) / decode.wall,
+      perCpuSecond: {
+        forward: tokens / forward.cpu,
+        forwardBackward: NaN,
+        decode: (options.batch * NEW_TOKENS) / decode.cpu,
+      },
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 async function measure(
   model: CausalLm,
   subject: Subject,
   options: { batch: number; iterations: number; backend: BackendName },
 ): Promise<PerfRow> {
   const { batch, iterations } = options;
-  const vocab = model.config.vocabSize;
-  const rows = Array.from(
-    { length: batch },
-    (_, b) => Array.from({ length: subject.seq }, (_, t) => (b * 7919 + t * 104729) % vocab),
-  );
+  const rows = inputRows(model, subject, batch);
   const ids = tf.tensor2d(rows, undefined, "int32");
   const tokens = batch * subject.seq;
   const forward = await timed(iterations, () => {
@@ -137,10 +229,9 @@ async function measure(
     });
   });
   ids.dispose();
-  const newTokens = 16;
   const prompts = rows.map((row) => row.slice(0, Math.min(64, subject.seq)));
   const decode = await timed(1, async () => {
-    await generate(model, prompts, { maxNewTokens: newTokens, eosTokenIds: [] });
+    await generate(model, prompts, { maxNewTokens: NEW_TOKENS, eosTokenIds: [] });
   });
   return {
     backend: options.backend,
@@ -150,17 +241,23 @@ async function measure(
     seq: subject.seq,
     forward: tokens / forward.wall,
     forwardBackward: tokens / forwardBackward.wall,
-    decode: (batch * newTokens) / decode.wall,
+    decode: (batch * NEW_TOKENS) / decode.wall,
     perCpuSecond: {
       forward: tokens / forward.cpu,
       forwardBackward: tokens / forwardBackward.cpu,
-      decode: (batch * newTokens) / decode.cpu,
+      decode: (batch * NEW_TOKENS) / decode.cpu,
     },
   };
 }
 
+const HEADER = `${"backend".padEnd(15)} ${"model".padEnd(12)} ${"params".padStart(8)} ${
+  "batch".padStart(5)
+} ${"seq".padStart(4)} ${"forward".padStart(9)} ${"fwd+bwd".padStart(9)} ${
+  "decode".padStart(9)
+} | per CPU-second: forward, fwd+bwd, decode`;
+
 function format(row: PerfRow): string {
-  const n = (x: number) => x.toFixed(x < 100 ? 1 : 0).padStart(9);
+  const n = (x: number) => (Number.isNaN(x) ? "-" : x.toFixed(x < 100 ? 1 : 0)).padStart(9);
   return `${row.backend.padEnd(15)} ${row.model.padEnd(12)} ${
     (row.parameters / 1e6).toFixed(2).padStart(7)
   }M ${String(row.batch).padStart(5)} ${String(row.seq).padStart(4)} ${n(row.forward)} ${
@@ -191,6 +288,7 @@ async function main(args: string[]): Promise<void> {
       iterations: { type: "string", default: "2" },
       models: { type: "string" },
       out: { type: "string" },
+      "skip-onnx": { type: "boolean", default: false },
     },
   });
   const backends = (values.backend ?? [...BACKENDS]).map(parseBackendName);
@@ -208,23 +306,28 @@ async function main(args: string[]): Promise<void> {
   const host = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
   console.log(`host: ${host}; tfjs ${tf.version.tfjs}; tokens/s after one warm-up pass`);
   const rows: PerfRow[] = [];
+  const print = (row: PerfRow) => {
+    rows.push(row);
+    console.log(format(row));
+  };
   const choices = await available(backends);
   for (const choice of choices) {
     await selectBackend({ force: choice.name, print: false });
     console.log(describeBackend(choice));
-    console.log(
-      `${"backend".padEnd(15)} ${"model".padEnd(12)} ${"params".padStart(8)} ${
-        "batch".padStart(5)
-      } ${"seq".padStart(4)} ${"forward".padStart(9)} ${"fwd+bwd".padStart(9)} ${
-        "decode".padStart(9)
-      }`,
-    );
+    console.log(HEADER);
     for (const subject of subjects) {
       const model = await build(subject);
-      const row = await measure(model, subject, { batch, iterations, backend: choice.name });
+      print(await measure(model, subject, { batch, iterations, backend: choice.name }));
       model.dispose();
-      rows.push(row);
-      console.log(format(row));
+    }
+  }
+  if (!values["skip-onnx"]) {
+    console.log(`onnxruntime-node on each model's ONNX export (forward and decoding only)`);
+    console.log(HEADER);
+    for (const subject of subjects) {
+      const model = await build(subject);
+      print(await measureOnnx(model, subject, { batch, iterations }));
+      model.dispose();
     }
   }
   if (values.out) {
