@@ -45,8 +45,10 @@ export interface LanguageSpec {
   /** Tools by placeholder name; the first one is the one reports show. */
   readonly tools: Readonly<Record<string, ToolSpec>>;
   /**
-   * `compile` mode: does the program compile (or parse)? Judged by exit status only. For
-   * interpreted languages it is also run after a failed run, to tell a compile error apart.
+   * `compile` mode: does the program compile (or parse)? Judged by exit status only. Compiled
+   * languages compile to an object, with no linking and no entry point needed (PPOCoder's
+   * compilation rate; the same commands as the fast checker in `compile/`). For interpreted
+   * languages it is also run after a failed run, to tell a compile error apart.
    */
   readonly check: CommandTemplate;
   /** Builds what `run` runs; absent for interpreted languages. */
@@ -82,6 +84,7 @@ const JAVAC = [
   "-encoding",
   "UTF-8",
   "-proc:none",
+  "-implicit:none",
   "-d",
   ".",
   "{file}",
@@ -124,7 +127,7 @@ export const LANGUAGES = {
     tools: {
       gxx: { commands: ["g++"], versionArgs: ["--version"], apt: "g++" },
     },
-    check: ["{gxx}", "-std=gnu++17", "-fsyntax-only", "-x", "c++", "{file}"],
+    check: ["{gxx}", "-std=gnu++17", "-c", "-o", "main.o", "-x", "c++", "{file}"],
     build: ["{gxx}", "-std=gnu++17", ...GCC_FLAGS, "-x", "c++", "-o", "main", "{file}"],
     run: ["./main"],
     assertion: GLIBC_ASSERT,
@@ -136,8 +139,8 @@ export const LANGUAGES = {
     tools: {
       gcc: { commands: ["gcc"], versionArgs: ["--version"], apt: "gcc" },
     },
-    check: ["{gcc}", "-std=gnu11", "-fsyntax-only", "-x", "c", "{file}"],
-    build: ["{gcc}", "-std=gnu11", ...GCC_FLAGS, "-x", "c", "-o", "main", "{file}", "-lm"],
+    check: ["{gcc}", "-std=gnu17", "-c", "-o", "main.o", "-x", "c", "{file}"],
+    build: ["{gcc}", "-std=gnu17", ...GCC_FLAGS, "-x", "c", "-o", "main", "{file}", "-lm"],
     run: ["./main"],
     assertion: GLIBC_ASSERT,
   },
@@ -149,7 +152,7 @@ export const LANGUAGES = {
       mcs: { commands: ["mcs"], versionArgs: ["--version"], apt: "mono-mcs" },
       mono: { commands: ["mono"], versionArgs: ["--version"], apt: "mono-runtime" },
     },
-    check: ["{mcs}", "-nologo", "-target:library", "-out:main.dll", "-r:System.Numerics", "{file}"],
+    check: ["{mcs}", "-target:library", "-out:main.dll", "{file}"],
     build: ["{mcs}", "-nologo", "-optimize+", "-out:main.exe", "-r:System.Numerics", "{file}"],
     run: ["{mono}", "main.exe"],
     outOfMemory: /^Unhandled Exception:\s*System\.OutOfMemoryException/m,
