@@ -318,9 +318,28 @@ def _mount_cache(config, name, box):
         _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, options)
 
 
-def _cpu_limit_reached(signum, frame):
-    _report("py cpu")
-    os._exit(128 + signal.SIGXCPU)
+# Signals whose default action ends a process; the faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are
+# left out, as a real fault kills even an init and a Python handler would only re-fault. SIGINT
+# keeps Python's own handler (KeyboardInterrupt); SIGPIPE and SIGXFSZ stay ignored, as Python has
+# them; SIGKILL and SIGSTOP cannot be handled.
+_DEADLY = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGHUP SIGQUIT SIGTRAP SIGABRT SIGUSR1 SIGUSR2 SIGALRM SIGTERM SIGSTKFLT SIGVTALRM "
+        "SIGPROF SIGIO SIGPWR SIGSYS"
+    ).split()
+    if hasattr(signal, name)
+)
+
+
+def _die_by_signal(signum, frame):
+    """A PID-namespace init ignores signals it has no handler for, where any other process
+    dies: for the Python program, which is that init, this handler dies instead (and says by
+    which signal). Installed with _signal.signal, so a program's own handlers replace it."""
+    if signum == signal.SIGXCPU:
+        _report("py cpu")
+    _report(f"killed {signum}")
+    os._exit(128 + signum)
 
 
 def _payload(config, step, limits):
@@ -329,9 +348,8 @@ def _payload(config, step, limits):
         _set_limits(limits)
         _drop_privileges(config)
         if step.get("python"):
-            # As a PID-namespace init, Python would ignore SIGXCPU (an init has no default
-            # action for it): a handler reports it instead.
-            _signal.signal(signal.SIGXCPU, _cpu_limit_reached)  # not signal.signal: its enums
+            for signum in (*_DEADLY, signal.SIGXCPU):
+                _signal.signal(signum, _die_by_signal)  # not signal.signal: its enums cost
 
             if step["env"] != _ENVIRON:  # os.environ is costly to touch in a forked child
                 os.environ.clear()
@@ -578,9 +596,12 @@ def _describe(status_text, init_status, watch, init_is_payload):
     if watch["killed"] and watch["killed"].startswith("output:"):
         result["outputExceeded"] = watch["killed"].split(":", 1)[1]
     payload_status = None
+    killed_by = None
     for line in status_text.splitlines():
         if line.startswith("wait "):
             payload_status = int(line[5:])
+        elif line.startswith("killed "):
+            killed_by = int(line[7:])
         elif line.startswith("py "):
             result["pyError"] = line[3:].strip()
         elif line.startswith("setup "):
@@ -592,7 +613,9 @@ def _describe(status_text, init_status, watch, init_is_payload):
         failed = not init_is_payload and not result["setupError"] and watch["killed"] is None
         if failed and os.WIFEXITED(init_status):
             result["setupError"] = f"step init exited with {os.WEXITSTATUS(init_status)}"
-    if os.WIFSIGNALED(payload_status):
+    if killed_by is not None and init_is_payload and watch["killed"] is None:
+        result["signal"] = killed_by
+    elif os.WIFSIGNALED(payload_status):
         result["signal"] = os.WTERMSIG(payload_status)
     elif os.WIFEXITED(payload_status):
         result["exitCode"] = os.WEXITSTATUS(payload_status)

@@ -157,6 +157,12 @@ Deno.test("execute() on Python in test mode", async (t) => {
       ["is a runtime_error on another exception", "[][1]", "runtime_error", true],
       ["is a compile_error on a syntax error", "def f(:\n  pass", "compile_error", false],
       ["is a compile_error on a NUL byte", "x = 1\0", "compile_error", false],
+      [
+        "is a runtime_error when killed by a signal",
+        "import os\nos.kill(os.getpid(), 15)",
+        "runtime_error",
+        true,
+      ],
     ];
     const runs = cases.map(([, code]) =>
       executor.execute({ language: "python", mode: "test", code })
