@@ -77,6 +77,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     launcherPython,
     bwrap,
     cacheDir: options.cacheDir ?? defaultCacheDir(),
+    route: options.route,
   });
   try {
     await executor.start();
@@ -108,6 +109,7 @@ interface Settings {
   readonly launcherPython: Toolchain;
   readonly bwrap: string | null;
   readonly cacheDir: string;
+  readonly route: ExecutorOptions["route"];
 }
 
 class PoolExecutor implements Executor {
@@ -167,6 +169,8 @@ class PoolExecutor implements Executor {
         Object.values(LANGUAGES[request.language].tools)[0]!.apt,
       );
     }
+    const routed = await this.#settings.route?.(request);
+    if (routed) return routed;
     const plan = planExecution(request, {
       toolchain,
       limits: mergeLimits(this.limits, request.limits),

@@ -66,6 +66,12 @@ export interface ExecutorOptions {
   readonly compileLimits?: Partial<Limits>;
   /** Folder of the shared read-only build caches (Go). @default ~/.cache/ppocoder/sandbox */
   readonly cacheDir?: string;
+  /**
+   * Takes requests to another service before the workers see them: returns the execution, or
+   * `undefined` to leave the request to the workers. For example compile-mode requests of Java,
+   * C#, C and C++ to the fast checker in `sandbox/compile/`.
+   */
+  readonly route?: (request: ExecuteRequest) => Promise<Execution | undefined> | undefined;
 }
 
 /** A pool of isolated workers. */

@@ -372,6 +372,18 @@ Deno.test("execute() restarts a launcher that died and reports sandbox_error", a
   });
 });
 
+Deno.test("execute() leaves to the workers only what the route does not take", async () => {
+  const routed = { status: "passed", compiled: true, stdout: "routed" } as Execution;
+  const route = (request: { mode: string }) =>
+    request.mode === "compile" ? Promise.resolve(routed) : undefined;
+  await withExecutor({ workers: 1, route }, async (executor) => {
+    const compile = await executor.execute({ language: "python", mode: "compile", code: "1/" });
+    assert.equal(compile, routed);
+    const test = await executor.execute({ language: "python", mode: "test", code: "1/" });
+    assert.equal(test.status, "compile_error", seen(test));
+  });
+});
+
 Deno.test("createExecutor() with isolation none runs without bwrap and says so", async () => {
   await withExecutor({ isolation: "none", workers: 1 }, async (executor) => {
     assert.equal(executor.isolation, "none");
