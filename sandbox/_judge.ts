@@ -101,7 +101,7 @@ export function judge(
         ...totals,
         stdout: build.stdout,
         stderr: build.stderr,
-        ...(plan.mode === "run" ? { cases: [] } : {}),
+        ...(plan.mode === "run" ? { cases: notRun(plan.cases, status) } : {}),
       };
     }
   }
@@ -127,9 +127,7 @@ function judgeRuns(
   }));
   // Cases skipped after a syntax error share its status.
   const skipped = cases.at(-1)?.status === "compile_error" ? "compile_error" : "sandbox_error";
-  while (cases.length < plan.cases) {
-    cases.push({ status: skipped, exitCode: null, stdout: "", stderr: "", wallMs: 0 });
-  }
+  cases.push(...notRun(plan.cases - cases.length, skipped));
   const failing = cases.find((c) => c.status !== "passed");
   const last = runs.at(-1);
   const compiled = !cases.some((c) => c.status === "compile_error");
@@ -144,6 +142,14 @@ function judgeRuns(
     stderr: syntaxError ? recheck.stderr || recheck.stdout : last?.stderr ?? "",
     ...(plan.mode === "run" ? { cases } : {}),
   };
+}
+
+/** `count` cases that did not run, with the status of what stopped them. */
+function notRun(count: number, status: ExecutionStatus): CaseResult[] {
+  return Array.from(
+    { length: Math.max(0, count) },
+    () => ({ status, exitCode: null, stdout: "", stderr: "", wallMs: 0 }),
+  );
 }
 
 /** An execution the sandbox could not carry out; `reason` goes to stderr. */

@@ -199,6 +199,7 @@ export const LANGUAGES = {
     },
     check: ["{php}", "-l", "{file}"],
     run: ["{php}", "{file}"],
+    outOfMemory: /Allowed memory size of \d+ bytes exhausted/,
   },
   go: {
     ext: ".go",
