@@ -95,7 +95,8 @@ function makeStep(
   stdin: string | null,
 ): ZygoteStep {
   const env = { PATH: context.path, LANG: "C.UTF-8", ...spec.env };
-  const stepLimits = context.memoryCgroup ? limits : { ...limits, dataMb: limits.memoryMb };
+  const byRlimit = !context.memoryCgroup && spec.rlimitData !== false;
+  const stepLimits = byRlimit ? { ...limits, dataMb: limits.memoryMb } : limits;
   const common = { env, limits: stepLimits, stdin };
   if (template === "python:compile") {
     return { ...common, python: spec.sourceFile, compileOnly: true };

@@ -69,6 +69,12 @@ export interface LanguageSpec {
    * the memory limit): a non-zero exit with this on stderr is `memory_limit`.
    */
   readonly outOfMemory?: RegExp;
+  /**
+   * Where no memory cgroup holds the memory limit, RLIMIT_DATA does, unless this is false: the
+   * JVM counts thread stacks (-Xss) and its reserved code cache there, and limits its heap with
+   * -Xmx itself.
+   */
+  readonly rlimitData?: boolean;
 }
 
 const GCC_FLAGS = ["-O2", "-pipe"] as const;
@@ -119,6 +125,7 @@ export const LANGUAGES = {
     build: JAVAC,
     run: ["{java}", ...JVM_FLAGS, "-Xmx{heapMb}m", "-Xss64m", "-cp", ".", "Main"],
     outOfMemory: /^(Exception in thread "[^"\n]*" )?java\.lang\.OutOfMemoryError/m,
+    rlimitData: false,
   },
   cpp: {
     ext: ".cpp",
