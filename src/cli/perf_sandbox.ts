@@ -134,6 +134,8 @@ async function main(): Promise<void> {
     );
   }
   const programs = loadPrograms(values.data, values.limit ? Number(values.limit) : null);
+  const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  console.log(`${navigator.hardwareConcurrency} cores, load average ${load} at the start`);
   const label = `sandbox (${isolation}, ${workers} workers)`;
   for (let run = 0; run < Number(values.repeat); run++) {
     const outcome = await runSandbox(programs, isolation, workers);
