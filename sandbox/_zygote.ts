@@ -171,15 +171,20 @@ export class Zygote {
 
   async #readLines(ready: () => void): Promise<void> {
     const decoder = new TextDecoder();
-    let buffered = "";
+    // Parts of the line being read: an answer with many large outputs comes in many chunks, and
+    // is joined once.
+    let parts: string[] = [];
     for await (const chunk of this.#child.stdout) {
-      buffered += decoder.decode(chunk, { stream: true });
+      let text = decoder.decode(chunk, { stream: true });
       let newline;
-      while ((newline = buffered.indexOf("\n")) >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
+      while ((newline = text.indexOf("\n")) >= 0) {
+        parts.push(text.slice(0, newline));
+        text = text.slice(newline + 1);
+        const line = parts.join("");
+        parts = [];
         if (line.trim()) this.#onLine(line, ready);
       }
+      if (text) parts.push(text);
     }
   }
 
