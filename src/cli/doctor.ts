@@ -124,7 +124,8 @@ async function runHellos(isolation: IsolationMode, languages: Language[]): Promi
   try {
     const notes = executor.notes ?? [];
     console.log(`  will use    ${executor.isolation}, ${executor.workers} workers`);
-    console.log(`  cgroups     ${notes.length ? notes.join("; ") : "memory and pids: in place"}`);
+    const noted = notes.length ? notes.join("; ") : "namespaces, memory and pids cgroups in place";
+    console.log(`  notes       ${noted}`);
     console.log("\nhello world through the sandbox:");
     await Promise.all(languages.map(async (language) => {
       const start = performance.now();
