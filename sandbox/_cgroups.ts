@@ -57,7 +57,12 @@ export class CgroupSet {
     return new CgroupSet(bases, notes);
   }
 
-  /** Makes (or empties and reuses) the folders of worker `index`. */
+  /** Whether a memory cgroup holds the memory limit (else RLIMIT_DATA does). */
+  get hasMemory(): boolean {
+    return this.#bases.memory !== undefined;
+  }
+
+  /** Makes (or reuses) the folders of worker `index`. */
   worker(index: number): WorkerCgroups {
     const make = (controller: Controller): string | null => {
       const base = this.#bases[controller];

@@ -123,6 +123,8 @@ class PoolExecutor implements Executor {
   readonly #byLanguage: Map<Language, Toolchain>;
   readonly #tag = `${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   readonly #uidBase = 100_000 + Math.floor(Math.random() * 0x7fff) * 256;
+  /** PATH of every step: the toolchains' own folders, then the system's. */
+  readonly #path: string;
   #cgroups: CgroupSet | null = null;
   #workRoot: string | null = null;
   #caches: Record<string, string> = {};
@@ -140,6 +142,10 @@ class PoolExecutor implements Executor {
     this.workers = settings.workers;
     this.toolchains = settings.toolchains.map((t) => t.info);
     this.#byLanguage = new Map(settings.toolchains.map((t) => [t.language, t]));
+    const dirs = [settings.launcherPython, ...settings.toolchains].flatMap((t) =>
+      Object.values(t.tools).map((tool) => tool.path.slice(0, tool.path.lastIndexOf("/")))
+    );
+    this.#path = [...new Set([...dirs, "/usr/local/bin", "/usr/bin", "/bin"])].join(":");
   }
 
   async start(): Promise<void> {
@@ -175,8 +181,8 @@ class PoolExecutor implements Executor {
       toolchain,
       limits: mergeLimits(this.limits, request.limits),
       compileLimits: this.#settings.compileLimits,
-      memoryCgroup: this.#memoryCgroup(),
-      path: this.#path(),
+      memoryCgroup: this.#cgroups?.hasMemory ?? false,
+      path: this.#path,
     });
     const slot = await this.#acquire();
     try {
@@ -245,26 +251,12 @@ class PoolExecutor implements Executor {
     return best;
   }
 
-  #memoryCgroup(): boolean {
-    return this.isolation === "bwrap" &&
-      this.#cgroups?.notes.every((n) => !n.includes("memory")) ===
-        true;
-  }
-
-  /** PATH of every step: the toolchains' own folders, then the system's. */
-  #path(): string {
-    const dirs = this.#settings.toolchains.flatMap((t) =>
-      Object.values(t.tools).map((tool) => tool.path.slice(0, tool.path.lastIndexOf("/")))
-    );
-    return [...new Set([...dirs, "/usr/local/bin", "/usr/bin", "/bin"])].join(":");
-  }
-
   /** Starts the launcher of worker `index`. */
   #launch(index: number): Zygote {
     const { isolation, launcherPython, bwrap, toolchains } = this.#settings;
     const python = launcherPython.tools.python!.path;
     const launcher = fileURLToPath(new URL("./zygote.py", import.meta.url));
-    const env = { PATH: this.#path(), LANG: "C.UTF-8", PYTHONHASHSEED: "0" };
+    const env = { PATH: this.#path, LANG: "C.UTF-8", PYTHONHASHSEED: "0" };
     if (isolation === "none" || !bwrap) {
       const config = { isolation: "none", workRoot: this.#workRoot, caches: this.#caches };
       return new Zygote(python, ["-S", "-B", launcher, JSON.stringify(config)], env);
