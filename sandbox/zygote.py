@@ -2,15 +2,17 @@
 
 Started once per worker (inside bubblewrap unless isolation is "none"), it pre-imports common
 standard-library modules and then serves requests, one JSON object per line on stdin, answering
-one JSON object per line on stdout. A request holds the files of one execution and its steps
-(a compile, the runs); every step runs in a process forked from this one:
+one JSON object per line on stdout, in order. A request holds the files of one execution and its
+steps (a compile, the runs); every step runs in a process forked from this one:
 
   zygote (root in the worker's bwrap: no network, read-only system, its own /box mount point)
-    X  fork into a fresh PID namespace (PID 1 there) with fresh mount and IPC namespaces, a
-       fresh /proc; the init of the step: reaps every process and reports the payload's status.
-      H  rlimits, unprivileged uid/gid, no capabilities, no_new_privs, stdio redirected; then
-         execve() of a compiler or program, or the Python program run in-process (no exec: the
-         interpreter and its imports are already warm, which is what makes Python fast).
+    X  a fork that is PID 1 of a fresh PID namespace, with fresh mount and IPC namespaces and a
+       fresh /proc; stdin, stdout and stderr are memory files the zygote reads back.
+       - Python: X sets the rlimits, drops to the worker's unprivileged uid/gid (no
+         capabilities, no_new_privs) and runs the program in-process: no exec, the interpreter
+         and its imports are already warm, which is what makes a Python step cheap.
+       - Anything else: X forks H, which sets the rlimits, drops privileges and execve()s the
+         compiler or the program; X reaps every process and reports H's status.
 
 When X exits the kernel kills everything left in its PID namespace, so no process of a step
 outlives it. Each execution gets a fresh tmpfs at /box (its work dir; /tmp and /dev/shm point
@@ -47,7 +49,7 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 0x4000, 1 << 18
+MS_REC, MS_PRIVATE = 0x4000, 1 << 18
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
