@@ -11,7 +11,7 @@ import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { OnnxBackend } from "../models/onnx.ts";
-import { argmax, chooseToken, seededRandom } from "../models/_sampling.ts";
+import { argmax, chooseToken, seededRandom } from "../models/sampling.ts";
 
 const DEFAULT_MODELS = ["tiny-random-llama-fp16", "tiny-random-gpt2-fp32"].map((name) =>
   fileURLToPath(new URL(`../../../shared/models/${name}`, import.meta.url))

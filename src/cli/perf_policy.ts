@@ -23,7 +23,7 @@ import { generate } from "../rl/generate.ts";
 import { CausalLm } from "../rl/model.ts";
 import { exportOnnx } from "../rl/onnx_export.ts";
 import { loadCheckpointTensors, writeAtomic } from "../rl/safetensors.ts";
-import { argmax } from "../models/_sampling.ts";
+import { argmax } from "../models/sampling.ts";
 import {
   type BackendChoice,
   type BackendName,

@@ -17,7 +17,7 @@ export type * from "./backend.ts";
 export { type BackendOptions, createModelBackend, MODEL_BACKENDS } from "./registry.ts";
 export { type OpenAiApi, OpenAiBackend, OpenAiError, type OpenAiOptions } from "./openai.ts";
 export type { ModelConfig, OnnxOptions } from "./onnx.ts";
-export { argmax, chooseToken, type Random, seededRandom, type TokenChoice } from "./_sampling.ts";
+export { argmax, chooseToken, type Random, seededRandom, type TokenChoice } from "./sampling.ts";
 export {
   cutAtClosingBrace,
   cutAtStop,

@@ -13,7 +13,7 @@ import { sha256File } from "../util/hash.ts";
 import { type HubOptions, MODEL_FILE_CANDIDATES, resolveModelFolder } from "./_hub.ts";
 import { cutAtStop } from "./sanitize.ts";
 import { type DecoderNames, OnnxDecoder } from "./_onnx_decoder.ts";
-import { chooseToken, type Random, seededRandom, type TokenChoice } from "./_sampling.ts";
+import { chooseToken, type Random, seededRandom, type TokenChoice } from "./sampling.ts";
 import type {
   Generation,
   GenerationRequest,

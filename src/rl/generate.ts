@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type KvCache, tidy } from "./_layers.ts";
 import type { CausalLm } from "./model.ts";
 // One token chooser for the onnx: backend and the policy, so both sample alike for a seed.
-import { chooseToken, seededRandom, type TokenChoice } from "../models/_sampling.ts";
+import { chooseToken, seededRandom, type TokenChoice } from "../models/sampling.ts";
 
 /** Greedy decoding. */
 export const GREEDY: TokenChoice = { temperature: 0, topK: 0, topP: 1 };

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { join } from "node:path";
 import { OnnxBackend } from "../../src/models/onnx.ts";
 import { resolveModelFolder } from "../../src/models/_hub.ts";
-import { argmax } from "../../src/models/_sampling.ts";
+import { argmax } from "../../src/models/sampling.ts";
 import type { GenerationRequest, Sampling } from "../../src/models/backend.ts";
 import type { Task } from "../../src/types.ts";
 import { hasShared, sharedPath } from "../_shared.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { argmax, chooseToken, seededRandom } from "../../src/models/_sampling.ts";
+import { argmax, chooseToken, seededRandom } from "../../src/models/sampling.ts";
 import { float16BitsToNumber, float32ToFloat16Bits } from "../../src/models/_onnx_decoder.ts";
 
 const LOGITS = [0.5, 2.0, -1.0, 1.5, 2.0, 0.0];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import { join } from "node:path";
 import { OnnxBackend } from "../../src/models/onnx.ts";
-import { argmax } from "../../src/models/_sampling.ts";
+import { argmax } from "../../src/models/sampling.ts";
 import { generate } from "../../src/rl/generate.ts";
 import { exportOnnx } from "../../src/rl/onnx_export.ts";
 import { hasShared, sharedPath } from "../_shared.ts";
