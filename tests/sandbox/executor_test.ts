@@ -57,11 +57,29 @@ function commandLine(pid: number): string {
 /** Children of `pid`, whichever of its threads started them. */
 function childrenOf(pid: number): number[] {
   const children: number[] = [];
-  for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
-    if (text) children.push(...text.split(" ").map(Number));
+  try {
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      const text = Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/children`).trim();
+      if (text) children.push(...text.split(" ").map(Number));
+    }
+  } catch {
+    // gone meanwhile
   }
   return children;
+}
+
+/** Every process below `pid`. */
+function descendantsOf(pid: number): number[] {
+  const children = childrenOf(pid);
+  return [...children, ...children.flatMap(descendantsOf)];
+}
+
+function processName(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return "";
+  }
 }
 
 /** Kills the first of `find()` with SIGKILL, looking again for up to 2 s; whether it did. */
@@ -360,9 +378,12 @@ Deno.test("execute() restarts a launcher that died and reports sandbox_error", a
       code: "import time\ntime.sleep(5)",
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
-    // The worker's bwrap: a child of this process whose command line names the launcher.
+    // The launcher itself (python, below the worker's bwrap), so that its sandbox winds down
+    // the ordinary way, as after a crash.
     const killed = await eventuallyKill(() =>
-      childrenOf(Deno.pid).filter((pid) => commandLine(pid).includes("zygote.py"))
+      descendantsOf(Deno.pid).filter((pid) =>
+        commandLine(pid).includes("zygote.py") && processName(pid).startsWith("python")
+      )
     );
     assert.ok(killed, "no worker to kill");
     const execution = await running;
