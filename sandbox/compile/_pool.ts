@@ -1,0 +1,266 @@
+/**
+ * The workers of one language and the queue that feeds them. A worker takes several queued jobs
+ * at once: the C# worker compiles the batchable ones together (see csharp/CompileServer.cs), the
+ * others get one request line per job, pipelined. Whatever a worker cannot vouch for is decided
+ * by the plain compiler alone: a job whose compile killed the worker, or that the server answered
+ * with an abnormal exit code. A job that passes the wall-clock limit is a timeout.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { bwrapArgv } from "./_bwrap.ts";
+import type { WorkerPlan } from "./_build.ts";
+import { plainCompile, type RawOutcome } from "./_plain.ts";
+import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
+import { PersistentWorker } from "./_worker.ts";
+
+/** How a verdict was reached. */
+export type VerdictSource = "cache" | "worker" | "batch" | "plain";
+
+/** The outcome of one job. */
+export interface JobOutcome {
+  readonly status: "compiled" | "compile_error" | "timeout";
+  readonly diagnostics: string;
+  readonly wallMs: number;
+  readonly via: VerdictSource;
+}
+
+/** One file to check. */
+export interface Job {
+  readonly source: Uint8Array;
+  /** Whether the C# worker may compile it in a batch. */
+  readonly batchable: boolean;
+  readonly resolve: (outcome: JobOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Options of {@linkcode LanguagePool}. */
+export interface PoolOptions {
+  readonly workers: number;
+  readonly limits: CompileLimits;
+  /** Jobs one worker takes at once (the C# batch size). */
+  readonly takeMax: number;
+  readonly diagnosticsBytes: number;
+  /** Host folder under which each worker's `/box` is made. */
+  readonly tempDir: string;
+}
+
+/** Extra time a worker gets past the limit before the host kills it (its own limit acts first). */
+const GRACE_MS = 2000;
+
+const CPU_LIMIT = /CPU time limit exceeded/;
+
+interface Ticket {
+  readonly id: string;
+  readonly job: Job;
+  /** Set when a batch failed and the job must be compiled alone. */
+  alone: boolean;
+}
+
+/** The status of a compiler's exit, judged like the plain compiler's. */
+export function statusOf(outcome: RawOutcome): JobOutcome["status"] {
+  if (outcome.timedOut) return "timeout";
+  if (outcome.code === 0) return "compiled";
+  return CPU_LIMIT.test(outcome.diagnostics) ? "timeout" : "compile_error";
+}
+
+/** Workers and queue of one language. */
+export class LanguagePool {
+  readonly language: CompileLanguage;
+  /** Jobs decided by the plain compiler after a worker could not vouch for them. */
+  plainRechecks = 0;
+  #options: PoolOptions;
+  #plan: WorkerPlan;
+  #workers: PersistentWorker[] = [];
+  #idle: PersistentWorker[] = [];
+  #queue: Ticket[] = [];
+  #nextId = 0;
+  #pumpTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(language: CompileLanguage, plan: WorkerPlan, options: PoolOptions) {
+    this.language = language;
+    this.#plan = plan;
+    this.#options = options;
+  }
+
+  /** Restarts of worker processes so far. */
+  get restarts(): number {
+    return this.#workers.reduce((n, w) => n + w.restarts, 0);
+  }
+
+  /** Process ids of the running workers. */
+  get pids(): number[] {
+    return this.#workers.flatMap((w) => (w.pid === undefined ? [] : [w.pid]));
+  }
+
+  /** Queues `job`. */
+  submit(job: Job): void {
+    this.#queue.push({ id: String(this.#nextId++), job, alone: !job.batchable });
+    // Pump on the next macrotask, so that the jobs of one call are taken together.
+    if (this.#pumpTimer === undefined) {
+      this.#pumpTimer = setTimeout(() => {
+        this.#pumpTimer = undefined;
+        this.#pump();
+      }, 0);
+    }
+  }
+
+  #addWorker(): void {
+    const box = join(this.#options.tempDir, `${this.language}-${this.#workers.length}`);
+    Deno.mkdirSync(join(box, "jobs"), { recursive: true });
+    const spec = COMPILE_SPECS[this.language];
+    const argv = bwrapArgv(this.#plan.command, {
+      box,
+      ...(this.#plan.opt !== undefined ? { opt: this.#plan.opt } : {}),
+      env: spec.env(this.#options.limits),
+    });
+    const worker = new PersistentWorker(this.language, argv, box, this.#plan.startupMs);
+    this.#workers.push(worker);
+    this.#idle.push(worker);
+  }
+
+  #pump(): void {
+    const wanted = Math.min(this.#options.workers, this.#queue.length);
+    while (this.#workers.length < wanted && this.#idle.length < this.#queue.length) {
+      this.#addWorker();
+    }
+    while (this.#idle.length > 0 && this.#queue.length > 0) {
+      const tickets = this.#take();
+      const worker = this.#idle.pop()!;
+      this.#process(worker, tickets)
+        .catch((error) => tickets.forEach((t) => t.job.reject(error)))
+        .finally(() => {
+          this.#idle.push(worker);
+          this.#pump();
+        });
+    }
+  }
+
+  /** The next jobs for one worker: its share of the queue among the idle workers, at most `takeMax`. */
+  #take(): Ticket[] {
+    const share = Math.ceil(this.#queue.length / this.#idle.length);
+    return this.#queue.splice(0, Math.max(1, Math.min(this.#options.takeMax, share)));
+  }
+
+  async #process(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
+    const spec = COMPILE_SPECS[this.language];
+    await Promise.all(tickets.map(async (t) => {
+      const dir = join(worker.box, "jobs", t.id);
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.writeFile(join(dir, spec.fileName), t.job.source);
+    }));
+    const batch = spec.worker === "mcs-server" ? tickets.filter((t) => !t.alone) : [];
+    if (batch.length < 2) return await this.#runSingles(worker, tickets);
+    const singles = tickets.filter((t) => t.alone);
+    await this.#runBatch(worker, batch);
+    await this.#runSingles(worker, singles);
+  }
+
+  async #runBatch(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
+    const ids = tickets.map((t) => t.id);
+    const limit = this.#options.limits.wallMs + GRACE_MS;
+    const result = await worker.exchange([`B ${ids.join(" ")}`], ids, limit);
+    for (const t of tickets) {
+      const answer = result.answers.get(t.id);
+      if (answer === undefined) t.alone = true; // the batch failed: compile it alone
+      else await this.#finishWorker(worker, t, answer.rc, answer.wallMs, "batch");
+    }
+    // What the batch could not decide (it died or ran out of time) is compiled alone.
+    const leftovers = tickets.filter((t) => t.alone);
+    if (leftovers.length > 0) await this.#runSingles(worker, leftovers);
+  }
+
+  async #runSingles(worker: PersistentWorker, tickets: readonly Ticket[]): Promise<void> {
+    let rest = tickets;
+    while (rest.length > 0) {
+      const ids = rest.map((t) => t.id);
+      const limit = this.#options.limits.wallMs + GRACE_MS;
+      const result = await worker.exchange(ids.map((id) => `C ${id}`), ids, limit);
+      for (const t of rest) {
+        const answer = result.answers.get(t.id);
+        if (answer !== undefined) {
+          await this.#finishWorker(worker, t, answer.rc, answer.wallMs, "worker");
+        }
+      }
+      if (result.end === "ok") return;
+      const unanswered = rest.filter((t) => !result.answers.has(t.id));
+      const [culprit, ...others] = unanswered;
+      if (culprit === undefined) return;
+      if (result.end === "timeout") await this.#finishTimeout(worker, culprit);
+      else await this.#finishPlain(worker, culprit);
+      rest = others;
+    }
+  }
+
+  async #finishWorker(
+    worker: PersistentWorker,
+    ticket: Ticket,
+    rc: number,
+    wallMs: number,
+    via: VerdictSource,
+  ): Promise<void> {
+    const shell = COMPILE_SPECS[this.language].worker === "gcc-shell";
+    // A compile server's abnormal exit (javac 2-4, an mcs exception) is for the plain compiler.
+    if (!shell && rc !== 0 && rc !== 1) return await this.#finishPlain(worker, ticket);
+    const diagnostics = await this.#takeDiagnostics(worker, ticket);
+    const status = statusOf({ code: rc, timedOut: false, diagnostics });
+    ticket.job.resolve({ status, diagnostics, wallMs, via });
+  }
+
+  async #finishTimeout(worker: PersistentWorker, ticket: Ticket): Promise<void> {
+    const diagnostics = await this.#takeDiagnostics(worker, ticket);
+    ticket.job.resolve({
+      status: "timeout",
+      diagnostics,
+      wallMs: this.#options.limits.wallMs,
+      via: "worker",
+    });
+  }
+
+  async #finishPlain(worker: PersistentWorker, ticket: Ticket): Promise<void> {
+    this.plainRechecks++;
+    await this.#takeDiagnostics(worker, ticket);
+    const started = performance.now();
+    const outcome = await plainCompile(this.language, ticket.job.source, {
+      limits: this.#options.limits,
+      tempDir: this.#options.tempDir,
+      maxOutputBytes: this.#options.diagnosticsBytes,
+    });
+    ticket.job.resolve({
+      status: statusOf(outcome),
+      diagnostics: outcome.diagnostics,
+      wallMs: performance.now() - started,
+      via: "plain",
+    });
+  }
+
+  /** The job's diagnostics (truncated); its folder is removed. */
+  async #takeDiagnostics(worker: PersistentWorker, ticket: Ticket): Promise<string> {
+    const dir = join(worker.box, "jobs", ticket.id);
+    let text = "";
+    try {
+      const file = await Deno.open(join(dir, "diag.txt"));
+      const buffer = new Uint8Array(this.#options.diagnosticsBytes);
+      let size = 0;
+      while (size < buffer.length) {
+        const n = await file.read(buffer.subarray(size));
+        if (n === null) break;
+        size += n;
+      }
+      file.close();
+      text = new TextDecoder().decode(buffer.subarray(0, size));
+    } catch { /* no diagnostics written */ }
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    return text;
+  }
+
+  /** Kills every worker. */
+  async close(): Promise<void> {
+    clearTimeout(this.#pumpTimer);
+    await Promise.all(this.#workers.map((w) => w.kill()));
+    for (const t of this.#queue.splice(0)) {
+      t.job.reject(new Error("Cannot check the file as the compile checker was closed"));
+    }
+  }
+}

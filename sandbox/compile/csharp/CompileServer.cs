@@ -1,0 +1,152 @@
+// The persistent C# compile worker of sandbox/compile: one Mono process with the mcs compiler
+// (the very mcs.exe that /usr/bin/mcs runs) loaded once and driven in-process the way mcs's own
+// Main does: parse the arguments, run a Driver, and count the Report's errors; the compiler's
+// static state is reset after every compilation (CompilerCallableEntryPoint.Reset).
+//
+// Protocol (one line each way):
+//   "C <id>"        compiles /box/jobs/<id>/Program.cs alone; answers "<id> <rc>".
+//   "B <id> <id>.." compiles the files together, each wrapped in a namespace of its own
+//                   (/box/jobs/<id>/W.cs), in rounds: a file with an error located in it fails;
+//                   the others are compiled again without the failed ones, until a round
+//                   compiles cleanly (they all pass) or none is left. Any doubt (an error with no
+//                   file, an exception) compiles the rest alone. Answers "<id> <rc>" per id.
+// rc: 0 compiled, 1 compile errors, 3 the compiler threw or reported an internal error (CS0584)
+// (the caller re-checks it alone with the plain mcs). Diagnostics go to /box/jobs/<id>/diag.txt.
+
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Reflection;
+using System.Text;
+using System.Text.RegularExpressions;
+
+static class CompileServer {
+  const BindingFlags Any = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
+  static string jobs;
+  static string[] baseArgs;
+  static Type parserT, printerT, ctxT, driverT;
+  static MethodInfo resetM;
+  static Regex errorLine;
+
+  static int Main(string[] args) {
+    var mcs = Assembly.LoadFrom(args[0]);
+    jobs = args[1];
+    errorLine = new Regex("^" + Regex.Escape(jobs) + @"/([A-Za-z0-9_]+)/W\.cs\(\d+,\d+\+?\): error CS");
+    baseArgs = new string[args.Length - 3];
+    Array.Copy(args, 3, baseArgs, 0, baseArgs.Length);
+    parserT = mcs.GetType("Mono.CSharp.CommandLineParser", true);
+    printerT = mcs.GetType("Mono.CSharp.StreamReportPrinter", true);
+    ctxT = mcs.GetType("Mono.CSharp.CompilerContext", true);
+    driverT = mcs.GetType("Mono.CSharp.Driver", true);
+    resetM = mcs.GetType("Mono.CSharp.CompilerCallableEntryPoint", true)
+      .GetMethod("Reset", BindingFlags.Public | BindingFlags.Static, null, Type.EmptyTypes, null);
+    var stdin = new StreamReader(Console.OpenStandardInput(), new UTF8Encoding(false));
+    var stdout = Console.OpenStandardOutput();
+    Console.SetOut(TextWriter.Null);
+    Console.SetError(TextWriter.Null);
+    Reply(stdout, "ready");
+    for (string line; (line = stdin.ReadLine()) != null; ) {
+      var parts = line.Trim().Split(' ');
+      if (parts.Length < 2) continue;
+      var ids = new List<string>(parts);
+      ids.RemoveAt(0);
+      if (parts[0] == "C") foreach (var id in ids) Reply(stdout, id + " " + Single(id));
+      else if (parts[0] == "B") foreach (var kv in Batch(ids)) Reply(stdout, kv.Key + " " + kv.Value);
+    }
+    return 0;
+  }
+
+  static void Reply(Stream stdout, string line) {
+    var bytes = Encoding.UTF8.GetBytes(line + "\n");
+    stdout.Write(bytes, 0, bytes.Length);
+    stdout.Flush();
+  }
+
+  static string JobFile(string id, string name) { return Path.Combine(jobs, id, name); }
+
+  static int Single(string id) {
+    var diag = new StringWriter();
+    int rc = Compile(new[] { JobFile(id, "Program.cs") }, diag);
+    File.WriteAllText(JobFile(id, "diag.txt"), diag.ToString());
+    return rc;
+  }
+
+  // Compiles `files` into one library: 0 no errors, 1 errors, 3 the compiler threw.
+  static int Compile(string[] files, TextWriter diag) {
+    var argv = new string[baseArgs.Length + files.Length];
+    baseArgs.CopyTo(argv, 0);
+    files.CopyTo(argv, baseArgs.Length);
+    try {
+      var parser = Activator.CreateInstance(parserT, new object[] { diag });
+      var settings = parserT.GetMethod("ParseArguments", new[] { typeof(string[]) })
+        .Invoke(parser, new object[] { argv });
+      if (settings == null) return 1;
+      var printer = Activator.CreateInstance(printerT, new object[] { diag });
+      var ctx = Activator.CreateInstance(ctxT, new object[] { settings, printer });
+      var driver = Activator.CreateInstance(driverT, Any, null, new object[] { ctx }, null);
+      bool ok = (bool)driverT.GetMethod("Compile", Any).Invoke(driver, null);
+      var report = driverT.GetProperty("Report", Any).GetValue(driver, null);
+      int errors = (int)report.GetType().GetProperty("Errors", Any).GetValue(report, null);
+      // An internal compiler error (a stack overflow, say) depends on the process: not a verdict.
+      if (diag.ToString().Contains("error CS0584")) return 3;
+      return ok && errors == 0 ? 0 : 1;
+    } catch (Exception e) {
+      diag.WriteLine("compile server: " + (e.InnerException ?? e));
+      return 3;
+    } finally {
+      resetM.Invoke(null, null);
+    }
+  }
+
+  static Dictionary<string, int> Batch(List<string> ids) {
+    var result = new Dictionary<string, int>();
+    var pending = new List<string>();
+    foreach (var id in ids) {
+      var source = File.ReadAllText(JobFile(id, "Program.cs"), new UTF8Encoding(false));
+      File.WriteAllText(JobFile(id, "W.cs"), "namespace __ppo_b_" + id + " {" + source + "\n}\n");
+      pending.Add(id);
+    }
+    while (pending.Count > 0) {
+      var files = pending.ConvertAll(id => JobFile(id, "W.cs")).ToArray();
+      var diag = new StringWriter();
+      int rc = Compile(files, diag);
+      if (rc == 0) {
+        foreach (var id in pending) { result[id] = 0; File.WriteAllText(JobFile(id, "diag.txt"), ""); }
+        break;
+      }
+      var failed = rc == 1 ? ErrorsByFile(diag.ToString()) : new Dictionary<string, StringBuilder>();
+      if (failed.Count == 0 || !AllKnown(failed, pending)) {
+        foreach (var id in pending) result[id] = Single(id);
+        break;
+      }
+      foreach (var kv in failed) {
+        result[kv.Key] = 1;
+        File.WriteAllText(JobFile(kv.Key, "diag.txt"), kv.Value.ToString());
+        pending.Remove(kv.Key);
+      }
+    }
+    var ordered = new Dictionary<string, int>();
+    foreach (var id in ids) ordered[id] = result[id];
+    return ordered;
+  }
+
+  static bool AllKnown(Dictionary<string, StringBuilder> failed, List<string> pending) {
+    foreach (var id in failed.Keys) if (!pending.Contains(id)) return false;
+    return true;
+  }
+
+  // Error lines by the job they are located in; an error located nowhere (or elsewhere) empties
+  // the answer, which sends the whole round to single compiles.
+  static Dictionary<string, StringBuilder> ErrorsByFile(string text) {
+    var byId = new Dictionary<string, StringBuilder>();
+    foreach (var line in text.Split('\n')) {
+      if (line.IndexOf(" error CS", StringComparison.Ordinal) < 0 && !line.StartsWith("error CS")) continue;
+      var m = errorLine.Match(line);
+      if (!m.Success) return new Dictionary<string, StringBuilder>();
+      var id = m.Groups[1].Value;
+      if (!byId.ContainsKey(id)) byId[id] = new StringBuilder();
+      byId[id].AppendLine(line);
+    }
+    return byId;
+  }
+}

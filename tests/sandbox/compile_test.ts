@@ -1,0 +1,275 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import {
+  type CompileChecker,
+  type CompileCheckerOptions,
+  type CompileLanguage,
+  type CompileVerdict,
+  createCompileChecker,
+  csharpBatchable,
+  plainCheck,
+} from "../../sandbox/compile/mod.ts";
+import { fixturePath, hasShared, sharedPath } from "../_shared.ts";
+import { missingToolchain, onPath } from "./_toolchains.ts";
+
+/** Generous limits for ordinary files (the machine may be loaded: a timeout is no verdict here). */
+const LIMITS = { wallMs: 30_000, memoryMb: 1024 };
+/** Limits that end the compiler bombs quickly (CPU seconds of gcc follow the wall-clock limit). */
+const BOMB_LIMITS = { wallMs: 4000, memoryMb: 1024 };
+
+const EXT: Readonly<Record<CompileLanguage, string>> = {
+  java: ".java",
+  csharp: ".cs",
+  c: ".c",
+  cpp: ".cpp",
+};
+
+type FixtureName = "pass" | "fail" | "warning" | "bomb" | "garbage";
+
+/**
+ * Fixtures of one language only, and whether each compiles: `big_object.c` passes cc1 but not the
+ * assembler (file-size limit); in `pch_macro.cpp` a macro defined before the include must keep
+ * g++ from using the precompiled bits/stdc++.h.
+ */
+const EXTRA: Readonly<Partial<Record<CompileLanguage, Readonly<Record<string, boolean>>>>> = {
+  c: { big_object: false },
+  cpp: { pch_macro: false },
+};
+
+/** Whether each ordinary fixture compiles (by the plain compiler; asserted too). */
+const EXPECTED: Readonly<Record<Exclude<FixtureName, "bomb">, boolean>> = {
+  pass: true,
+  fail: false,
+  warning: true,
+  garbage: false,
+};
+
+/** Bytes that are no program: invalid UTF-8, NUL, control characters (deterministic). */
+function garbage(): Uint8Array {
+  const bytes = new Uint8Array(512);
+  let x = 12345;
+  for (let i = 0; i < bytes.length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  bytes[0] = 0xff;
+  return bytes;
+}
+
+function fixture(language: CompileLanguage, name: string): Uint8Array {
+  if (name === "garbage") return garbage();
+  return readFileSync(fixturePath(`compile/${language}/${name}${EXT[language]}`));
+}
+
+const LANGUAGES: CompileLanguage[] = ["java", "csharp", "c", "cpp"];
+
+/** Why the compile checker cannot be tested here, or undefined. */
+function unavailable(language?: CompileLanguage): string | undefined {
+  if (!onPath("bwrap")) return 'the compile checker is not tested as "bwrap" is not on PATH';
+  return language === undefined ? undefined : missingToolchain(language);
+}
+
+async function withChecker(
+  languages: CompileLanguage[],
+  fn: (checker: CompileChecker) => Promise<void>,
+  options: CompileCheckerOptions = {},
+): Promise<void> {
+  const checker = await createCompileChecker({ languages, limits: LIMITS, workers: 2, ...options });
+  try {
+    await fn(checker);
+  } finally {
+    await checker.close();
+  }
+}
+
+async function plainAll(
+  language: CompileLanguage,
+  codes: readonly Uint8Array[],
+  limits = LIMITS,
+): Promise<CompileVerdict[]> {
+  const verdicts: CompileVerdict[] = [];
+  for (const code of codes) verdicts.push(await plainCheck(language, code, { limits }));
+  return verdicts;
+}
+
+for (const language of LANGUAGES) {
+  const reason = unavailable(language);
+  if (reason !== undefined) console.warn(`ignored: ${reason}`);
+  Deno.test({
+    name: `createCompileChecker() gives the plain compiler's verdicts on the ${language} fixtures`,
+    ignore: reason !== undefined,
+    fn: async () => {
+      const expected: Record<string, boolean> = { ...EXPECTED, ...EXTRA[language] };
+      const names = Object.keys(expected);
+      const codes = names.map((name) => fixture(language, name));
+      await withChecker([language], async (checker) => {
+        const service = await checker.checkMany(language, codes);
+        const plain = await plainAll(language, codes);
+        for (const [i, name] of names.entries()) {
+          const what = `${language} ${name}: service ${service[i]!.status} ${
+            service[i]!.diagnostics
+          }`;
+          const plainWhat = `plain ${name}: ${plain[i]!.status} ${plain[i]!.diagnostics}`;
+          assert.equal(plain[i]!.compiled, expected[name], plainWhat);
+          assert.equal(service[i]!.compiled, plain[i]!.compiled, what);
+          assert.equal(service[i]!.cached, false);
+        }
+      }, { cache: false });
+    },
+  });
+
+  Deno.test({
+    name: `check() ends a ${language} compiler bomb as the plain compiler does, and goes on`,
+    ignore: reason !== undefined,
+    fn: async () => {
+      const bomb = fixture(language, "bomb");
+      await withChecker([language], async (checker) => {
+        const service = await checker.check(language, bomb);
+        const [plain] = await plainAll(language, [bomb], BOMB_LIMITS);
+        assert.equal(plain!.compiled, false, plain!.diagnostics);
+        assert.equal(service.compiled, false, service.diagnostics);
+        assert.ok(["compile_error", "timeout"].includes(service.status), service.status);
+        const after = await checker.check(language, fixture(language, "pass"));
+        assert.equal(after.compiled, true, after.diagnostics);
+      }, { cache: false, limits: BOMB_LIMITS });
+    },
+  });
+}
+
+Deno.test({
+  name: "check() answers a repeated file from the cache, in memory and from cacheDir",
+  ignore: unavailable("c") !== undefined,
+  fn: async () => {
+    const cacheDir = await Deno.makeTempDir();
+    try {
+      const code = fixture("c", "fail");
+      await withChecker(["c"], async (checker) => {
+        const first = await checker.check("c", code);
+        const second = await checker.check("c", code);
+        assert.deepEqual([first.cached, first.via, first.compiled], [false, "worker", false]);
+        assert.deepEqual([second.cached, second.via, second.compiled], [true, "cache", false]);
+        assert.equal(second.diagnostics, first.diagnostics);
+        const [a, b] = await checker.checkMany("c", ["int x;", "int x;"]);
+        assert.deepEqual([a!.compiled, b!.compiled, a!.cached !== b!.cached], [true, true, true]);
+        assert.equal(checker.stats().cacheHits, 2);
+      }, { cacheDir });
+      await withChecker(["c"], async (checker) => {
+        const again = await checker.check("c", code);
+        assert.deepEqual([again.cached, again.compiled], [true, false]);
+        assert.equal(checker.stats().workerPids.c, undefined, "no worker was needed");
+      }, { cacheDir });
+    } finally {
+      await Deno.remove(cacheDir, { recursive: true });
+    }
+  },
+});
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+      if (stat.split(") ")[1]?.startsWith("Z")) return;
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`Cannot wait for process ${pid} to end: it is still running after 5 s`);
+}
+
+for (const language of ["java", "csharp", "cpp"] as const) {
+  Deno.test({
+    name:
+      `check() restarts a killed ${language} worker and decides its file with the plain compiler`,
+    ignore: unavailable(language) !== undefined,
+    fn: async () => {
+      await withChecker([language], async (checker) => {
+        const warm = await checker.check(language, fixture(language, "pass"));
+        assert.equal(warm.via, "worker");
+        const pid = checker.stats().workerPids[language]?.[0];
+        assert.ok(pid !== undefined);
+        Deno.kill(pid, "SIGKILL");
+        await waitGone(pid);
+        const victim = await checker.check(language, fixture(language, "warning"));
+        assert.deepEqual([victim.compiled, victim.via], [true, "plain"]);
+        const after = await checker.check(language, fixture(language, "fail"));
+        assert.deepEqual([after.compiled, after.via], [false, "worker"]);
+        const stats = checker.stats();
+        assert.deepEqual([stats.restarts, stats.plainRechecks], [1, 1]);
+        assert.notEqual(stats.workerPids[language]?.[0], pid);
+      }, { cache: false });
+    },
+  });
+}
+
+Deno.test({
+  name: "checkMany() compiles batchable C# files together with the plain compiler's verdicts",
+  ignore: unavailable("csharp") !== undefined,
+  fn: async () => {
+    const base = ["pass", "fail", "warning"] as const;
+    const codes = [0, 1, 2].flatMap((k) =>
+      base.map((name) => new TextDecoder().decode(fixture("csharp", name)) + `\n// copy ${k}\n`)
+    );
+    await withChecker(["csharp"], async (checker) => {
+      const verdicts = await checker.checkMany("csharp", codes);
+      assert.deepEqual(verdicts.map((v) => v.compiled), codes.map((_, i) => i % 3 !== 1));
+      assert.ok(verdicts.every((v) => v.via === "batch"), verdicts.map((v) => v.via).join());
+    }, { cache: false });
+  },
+});
+
+const CODEXGLUE = "datasets/codexglue-code-to-code-trans/test.java-cs.txt.cs";
+
+Deno.test({
+  name: "checkMany() agrees with plain mcs on 24 CodeXGLUE C# functions",
+  ignore: unavailable("csharp") !== undefined || !hasShared(CODEXGLUE),
+  fn: async () => {
+    const prelude = "using System;\nusing System.Collections.Generic;\nusing System.Linq;\n" +
+      "public class Program {\n";
+    const lines = readFileSync(sharedPath(CODEXGLUE), "utf8").split("\n").slice(0, 24);
+    const codes = lines.map((line) => `${prelude}${line}\n}\n`);
+    await withChecker(["csharp"], async (checker) => {
+      const service = await checker.checkMany("csharp", codes);
+      const plain: CompileVerdict[] = [];
+      for (const code of codes) plain.push(await plainCheck("csharp", code, { limits: LIMITS }));
+      const differ = service.flatMap((v, i) => (v.compiled === plain[i]!.compiled ? [] : [i]));
+      assert.deepEqual(differ, []);
+    }, { cache: false });
+  },
+});
+
+Deno.test("checkMany() refuses a language without a fast compile path", async () => {
+  const reason = unavailable();
+  if (reason !== undefined) return console.warn(`ignored: ${reason}`);
+  await withChecker([], async (checker) => {
+    await assert.rejects(() => checker.checkMany("python" as CompileLanguage, ["x = 1"]), {
+      name: "RangeError",
+      message: 'Cannot compile-check "python" code as it has no fast compile path: use one of ' +
+        "java, csharp, c, cpp, or the executor's compile mode",
+    });
+  });
+});
+
+Deno.test("csharpBatchable()", async (t) => {
+  const ok = (text: string) => csharpBatchable(new TextEncoder().encode(text));
+  await t.step("accepts a plain compilation unit", () => {
+    assert.equal(ok("using System;\npublic class Program { int F() { return 1; } }"), true);
+  });
+  await t.step("refuses what must stay at the top of a file or could change name lookup", () => {
+    for (
+      const text of [
+        "#define X\nclass A {}",
+        "[assembly: System.CLSCompliant(true)] class A {}",
+        "extern alias Foo; class A {}",
+        "class A { global::System.Int32 x; }",
+        "class __ppo_b_1 {}",
+        "namespace System.Extra { class A {} }",
+        "class System {}",
+      ]
+    ) assert.equal(ok(text), false, text);
+  });
+  await t.step("refuses invalid UTF-8 and a byte order mark", () => {
+    assert.equal(csharpBatchable(new Uint8Array([0xef, 0xbb, 0xbf, 0x63])), false);
+    assert.equal(csharpBatchable(new Uint8Array([0x63, 0xff, 0x63])), false);
+  });
+});
