@@ -11,6 +11,7 @@ import type { Execution } from "../src/types.ts";
 import { bwrapArgs, probeBwrap, RUN_DIR } from "./_bwrap.ts";
 import { CgroupSet, type WorkerCgroups } from "./_cgroups.ts";
 import { defaultCacheDir, prepareBuildCaches } from "./_build_cache.ts";
+import { fastCompileRoute } from "./_fast_compile.ts";
 import { judge, needsRecheck, sandboxError } from "./_judge.ts";
 import { type Plan, planExecution } from "./_plan.ts";
 import { type StepResult, Zygote, type ZygoteRequest } from "./_zygote.ts";
@@ -77,7 +78,7 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     launcherPython,
     bwrap,
     cacheDir: options.cacheDir ?? defaultCacheDir(),
-    route: options.route,
+    ...routes(options, isolation, compileLimits, workers),
   });
   try {
     await executor.start();
@@ -86,6 +87,23 @@ export async function createExecutor(options: ExecutorOptions = {}): Promise<Exe
     throw error;
   }
   return executor;
+}
+
+/** The caller's route, then the fast compile checker's, and what closing them takes. */
+function routes(
+  options: ExecutorOptions,
+  isolation: IsolationMode,
+  compileLimits: Limits,
+  workers: number,
+): Pick<Settings, "route" | "closeRoutes"> {
+  if (!(options.fastCompile ?? isolation === "bwrap")) {
+    return { route: options.route, closeRoutes: () => Promise.resolve() };
+  }
+  const fast = fastCompileRoute(compileLimits, workers);
+  return {
+    route: async (request) => (await options.route?.(request)) ?? (await fast.route(request)),
+    closeRoutes: () => fast.close(),
+  };
 }
 
 function mergeLimits(base: Limits, overrides: Partial<Limits> | undefined): Limits {
@@ -110,6 +128,7 @@ interface Settings {
   readonly bwrap: string | null;
   readonly cacheDir: string;
   readonly route: ExecutorOptions["route"];
+  readonly closeRoutes: () => Promise<void>;
 }
 
 class PoolExecutor implements Executor {
@@ -211,7 +230,7 @@ class PoolExecutor implements Executor {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#busy > 0) await new Promise<void>((resolve) => this.#drained = resolve);
-    await Promise.all(this.#slots.map((slot) => slot.close()));
+    await Promise.all([...this.#slots.map((slot) => slot.close()), this.#settings.closeRoutes()]);
     this.#cgroups?.remove();
     if (this.#workRoot) await Deno.remove(this.#workRoot, { recursive: true }).catch(() => {});
   }

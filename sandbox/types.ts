@@ -72,6 +72,12 @@ export interface ExecutorOptions {
    * C#, C and C++ to the fast checker in `sandbox/compile/`.
    */
   readonly route?: (request: ExecuteRequest) => Promise<Execution | undefined> | undefined;
+  /**
+   * Send compile-mode Java, C#, C and C++ requests (without per-request limits) to the fast
+   * compile checker in `sandbox/compile/`, whose verdicts equal the plain compiler's.
+   * @default true with bwrap isolation, false with none
+   */
+  readonly fastCompile?: boolean;
 }
 
 /** A pool of isolated workers. */
