@@ -11,6 +11,9 @@
  * console.log(report.metrics["pass@1"]);
  * ```
  *
+ * The PPO policy layer (TensorFlow.js) has its own entry point, `src/rl/mod.ts`, so that
+ * importing this module does not load TensorFlow.js.
+ *
  * @module
  */
 
@@ -25,10 +28,14 @@ export { type JudgeOptions, type JudgeResult, judgeSamples } from "./src/judge.t
 export { meanPassAtK, passAtK } from "./src/metrics/pass_at_k.ts";
 export * from "./src/metrics/mod.ts";
 export { createModelBackend, MODEL_BACKENDS } from "./src/models/registry.ts";
+export { sanitize, type SanitizeOptions } from "./src/models/sanitize.ts";
 export type * from "./src/models/backend.ts";
 export { buildReport, type ReportInput } from "./src/report/build.ts";
 export { comparabilityKey, type KeyFields } from "./src/report/key.ts";
 export type * from "./src/report/schema.ts";
+export { createFolderStore, type ReportStore } from "./src/report/store.ts";
+export { createApp } from "./src/leaderboard/app.ts";
+export { type CheckOptions, type CheckResult, runCheck } from "./src/cli/check.ts";
 export { createExecutor } from "./sandbox/mod.ts";
 export type * from "./sandbox/types.ts";
 export { isLanguage, LANGUAGES } from "./sandbox/languages.ts";
