@@ -82,7 +82,7 @@ const GCC_FLAGS = ["-O2", "-pipe"] as const;
 const GLIBC_ASSERT = { signal: 6, stderr: /: Assertion `.*' failed\.$/m } as const;
 // Serial GC: few threads (the process limit counts threads); no hsperfdata files in /tmp.
 const JVM_FLAGS = ["-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto"] as const;
-const JAVAC = [
+const JAVAC: readonly string[] = [
   "{javac}",
   ...JVM_FLAGS.map((flag) => `-J${flag}`),
   "-J-XX:TieredStopAtLevel=1",
@@ -94,7 +94,7 @@ const JAVAC = [
   "-d",
   ".",
   "{file}",
-] as const;
+];
 
 /** Every language the executor knows. */
 export const LANGUAGES = {
