@@ -1,7 +1,8 @@
 /**
  * The golden values of `tests/fixtures/metrics/codebleu_golden.json` (made by
  * `make_codebleu_golden.py` from the `codebleu` package and CodeXGLUE's BLEU), with the real
- * pairs rebuilt from `../shared/datasets` when it is present.
+ * pairs rebuilt from `../shared/datasets` when it is present, and the real C, C++, JavaScript and
+ * PHP functions stored in the fixture itself.
  *
  * @module
  */
@@ -46,10 +47,20 @@ type Edit =
   | { dropLine: number }
   | { replace: [string, string] }
   | { append: string };
+/** A function of an installed source tree: where it came from, its code and the edits to it. */
+interface SourceFunction {
+  readonly path: string;
+  readonly line: number;
+  readonly code: string;
+  readonly edits: Edit[];
+}
+/** The languages whose real pairs are functions of source trees. */
+export type SourceLanguage = "c" | "cpp" | "javascript" | "php";
 interface Golden {
   readonly handwritten: Record<CodeBleuLanguage, Handwritten>;
   readonly codexglue: { java: RealSet<{ line: number }>; csharp: RealSet<{ line: number }> };
   readonly mbpp: RealSet<{ taskId: number; edits: Edit[] }>;
+  readonly sources: Record<SourceLanguage, RealSet<SourceFunction> & { origin: string }>;
 }
 
 /** The parsed fixture. */
@@ -161,6 +172,20 @@ export async function realDataCases(): Promise<GoldenCase[]> {
       return [code, applyEdits(code, edits)];
     }),
   ];
+}
+
+/**
+ * The real pairs stored in the fixture: 200 functions each of C (Go's source tree), C++
+ * (GoogleTest), JavaScript (hono) and PHP (the App Engine PHP SDK) against edited copies.
+ */
+export function sourceCases(): GoldenCase[] {
+  return Object.values(GOLDEN.sources).flatMap((set) =>
+    realCases(
+      `${set.language} source`,
+      set,
+      ({ code, edits }) => [code, applyEdits(code, edits)],
+    )
+  );
 }
 
 /** The largest absolute difference of each component over `results`. */

@@ -13,6 +13,7 @@ import {
   HAS_REAL_DATA,
   maxDiffs,
   realDataCases,
+  sourceCases,
   TOLERANCE,
 } from "./_golden.ts";
 
@@ -49,6 +50,14 @@ Deno.test({
       console.log(`${language}: ${group!.length} cases, max abs diff ${JSON.stringify(diffs)}`);
     }
   },
+});
+
+Deno.test("codeBleu() equals the codebleu package on 200 real functions each of C, C++, JavaScript and PHP", async () => {
+  const byLanguage = Object.groupBy(sourceCases(), (c) => c.language);
+  for (const [language, group] of Object.entries(byLanguage)) {
+    const diffs = maxDiffs(await compare(group!));
+    console.log(`${language}: ${group!.length} cases, max abs diff ${JSON.stringify(diffs)}`);
+  }
 });
 
 Deno.test("codeBleu()", async (t) => {
