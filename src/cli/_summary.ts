@@ -4,6 +4,7 @@
  * @module
  */
 
+import { formatMetric } from "../leaderboard/format.ts";
 import type { Metrics, Report } from "../report/schema.ts";
 
 /** Formats a report as a few aligned tables for the terminal. */
@@ -47,13 +48,8 @@ export function formatSummary(report: Report, reportPath: string): string {
 function metricRows(metrics: Metrics): string[][] {
   return Object.entries(metrics).filter(([, value]) => value !== null).map(([name, value]) => [
     name,
-    formatValue(name, value!),
+    formatMetric(name, value!),
   ]);
-}
-
-function formatValue(name: string, value: number): string {
-  if (name === "tasks" || name === "samples") return String(value);
-  return Number.isInteger(value) && value > 1 ? String(value) : `${(value * 100).toFixed(2)}%`;
 }
 
 function groupTable(
@@ -64,7 +60,7 @@ function groupTable(
   const rows = Object.entries(groups).map(([group, metrics]) => [
     group,
     String(metrics.tasks ?? ""),
-    metrics[headline] == null ? "-" : formatValue(headline, metrics[headline]!),
+    metrics[headline] == null ? "-" : formatMetric(headline, metrics[headline]!),
   ]);
   return table([field, "tasks", headline], rows);
 }

@@ -9,9 +9,9 @@ export function isRate(metric: string): boolean {
   return /^pass@\d+$/.test(metric) || metric.endsWith("_rate");
 }
 
-/** Whether a "metric" is a count (`tasks`, `samples`) rather than a score. */
+/** Whether a "metric" is a count (`tasks`, `samples`, `compile_errors/<cause>`), not a score. */
 export function isCount(metric: string): boolean {
-  return metric === "tasks" || metric === "samples";
+  return metric === "tasks" || metric === "samples" || metric.includes("_errors/");
 }
 
 /** A metric value for a table cell: rates as percentages, counts whole, others with four decimals. */
