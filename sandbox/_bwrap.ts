@@ -45,7 +45,7 @@ export function bwrapArgs(view: WorkerView, env: Readonly<Record<string, string>
     "--new-session",
     "--tmpfs",
     "/",
-    ...systemArgs(),
+    ...hostDirArgs(SYSTEM_DIRS),
     ...devArgs(),
     "--proc",
     "/proc",
@@ -74,9 +74,14 @@ export function bwrapArgs(view: WorkerView, env: Readonly<Record<string, string>
   return args;
 }
 
-function systemArgs(): string[] {
+/**
+ * bwrap options that show the host's `dirs` as they are: a link as the same link (on a
+ * merged-/usr system `/bin` links into `/usr`), a folder as a read-only bind; absent ones are
+ * left out. Also used by the compile service's sandboxes (`compile/_bwrap.ts`).
+ */
+export function hostDirArgs(dirs: readonly string[]): string[] {
   const args: string[] = [];
-  for (const dir of SYSTEM_DIRS) {
+  for (const dir of dirs) {
     let info: Deno.FileInfo;
     try {
       info = Deno.lstatSync(dir);
@@ -166,7 +171,7 @@ async function probe(): Promise<string> {
     "--die-with-parent",
     "--tmpfs",
     "/",
-    ...systemArgs(),
+    ...hostDirArgs(SYSTEM_DIRS),
     "--proc",
     "/proc",
     "--dir",

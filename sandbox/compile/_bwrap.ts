@@ -7,6 +7,8 @@
  * @module
  */
 
+import { hostDirArgs } from "../_bwrap.ts";
+
 /** Where a sandbox's writable folder appears inside it. */
 export const BOX = "/box";
 
@@ -38,22 +40,6 @@ export interface RlimitSpec {
 const SYSTEM_DIRS = ["/usr", "/etc"] as const;
 /** Top-level folders that are links into /usr on a merged-/usr system, or folders of their own. */
 const ROOT_DIRS = ["/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"] as const;
-
-/** bwrap options that give the sandbox the host's /bin, /lib, ...: the same link, or a read-only bind. */
-function rootDirArgs(): string[] {
-  const args: string[] = [];
-  for (const dir of ROOT_DIRS) {
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.lstatSync(dir);
-    } catch {
-      continue;
-    }
-    if (info.isSymlink) args.push("--symlink", Deno.readLinkSync(dir), dir);
-    else if (info.isDirectory) args.push("--ro-bind", dir, dir);
-  }
-  return args;
-}
 
 /** The environment every compiler sees: the same for the persistent workers and the plain ones. */
 export const SANDBOX_ENV: Readonly<Record<string, string>> = {
@@ -91,8 +77,7 @@ export function bwrapArgv(command: readonly string[], spec: SandboxSpec): string
   ];
   const env = { ...SANDBOX_ENV, ...spec.env };
   for (const [key, value] of Object.entries(env)) args.push("--setenv", key, value);
-  for (const dir of SYSTEM_DIRS) args.push("--ro-bind", dir, dir);
-  args.push(...rootDirArgs());
+  args.push(...hostDirArgs([...SYSTEM_DIRS, ...ROOT_DIRS]));
   args.push("--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev");
   args.push("--bind", spec.box, BOX);
   if (spec.opt !== undefined) args.push("--ro-bind", spec.opt, OPT);

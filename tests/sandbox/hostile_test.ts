@@ -50,9 +50,16 @@ const HOST_DIRS = [...new Set([REPO_DIR, tmpdir(), "/tmp", "/var/tmp", "/dev/shm
 const HOST_PROCESSES_AT_START = processCount();
 const ESCAPED_AT_START = new Set(escapedProcesses());
 
-/** Sandboxed processes that outlived their executor and were not there when the suite began. */
-function newlyEscaped(): string[] {
-  return escapedProcesses().filter((process) => !ESCAPED_AT_START.has(process));
+/**
+ * Sandboxed processes that outlived their executor and were not there when the suite began,
+ * after up to 3 s: test files run in parallel, and a sandbox of another file's executor may be
+ * dying at the moment we look (its Deno process gone, its bwrap not yet killed). A process that
+ * really escaped is still there after that.
+ */
+async function newlyEscaped(): Promise<string[]> {
+  const escaped = () => escapedProcesses().filter((process) => !ESCAPED_AT_START.has(process));
+  await eventually(() => escaped().length === 0, 3000);
+  return escaped();
 }
 
 const LANGUAGE_NAMES = Object.keys(LANGUAGES) as Language[];
@@ -225,7 +232,7 @@ const CASES: readonly HostileCase[] = [
       // Coarse, as other tests may run beside this one: a bomb that got out would leave hundreds.
       const back = await eventually(() => processCount() <= processesBeforeForkBomb + 64, 3000);
       assert.ok(back, `host processes: ${processesBeforeForkBomb} before, ${processCount()} after`);
-      assert.deepEqual(newlyEscaped(), [], "sandboxed processes without an executor");
+      assert.deepEqual(await newlyEscaped(), [], "sandboxed processes without an executor");
     },
   },
   {
@@ -586,7 +593,7 @@ Deno.test({
   },
 });
 
-Deno.test("hostile: no process of the suite is left on the host", () => {
+Deno.test("hostile: no process of the suite is left on the host", async () => {
   assert.deepEqual(processesWith(markerPrefix()), [], "processes with a marker of this suite");
-  assert.deepEqual(newlyEscaped(), [], "sandboxed processes without an executor");
+  assert.deepEqual(await newlyEscaped(), [], "sandboxed processes without an executor");
 });
