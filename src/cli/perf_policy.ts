@@ -18,8 +18,10 @@ import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { existsSync } from "node:fs";
 import { type ModelConfig, parseConfig, readConfig } from "../rl/config.ts";
 import { generate } from "../rl/generate.ts";
+import { llamaFromGenaiOnnx, readOnnxInitializers } from "../rl/onnx_import.ts";
 import { CausalLm } from "../rl/model.ts";
 import { exportOnnx } from "../rl/onnx_export.ts";
 import { loadCheckpointTensors, writeAtomic } from "../rl/safetensors.ts";
@@ -105,7 +107,21 @@ async function build(subject: Subject): Promise<CausalLm> {
   if (subject.config) return CausalLm.random(parseConfig(subject.config), { seed: 0 });
   const dir = fileURLToPath(new URL(`../../tests/fixtures/rl/${subject.fixture}`, import.meta.url));
   const config: ModelConfig = await readConfig(dir);
-  return CausalLm.fromTensors(config, await loadCheckpointTensors(dir));
+  return CausalLm.fromTensors(config, await fixtureWeights(subject.fixture!, dir));
+}
+
+/** tiny-llama's weights are not committed: they are the shared ONNX model's (`../shared`). */
+async function fixtureWeights(fixture: string, dir: string) {
+  if (fixture !== "tiny-llama") return await loadCheckpointTensors(dir);
+  const onnx = fileURLToPath(
+    new URL("../../../shared/models/tiny-random-llama-fp16/model.onnx", import.meta.url),
+  );
+  if (!existsSync(onnx)) {
+    throw new Deno.errors.NotFound(
+      `Cannot measure tiny-llama as its weights come from "${onnx}", which is absent: run beside ../shared, or choose --models without it`,
+    );
+  }
+  return llamaFromGenaiOnnx(await readOnnxInitializers(onnx), 2);
 }
 
 async function timed(iterations: number, fn: () => void | Promise<void>): Promise<Timing> {

@@ -55,6 +55,7 @@ export {
 } from "./safetensors.ts";
 export { loadTokenizer, type TextTokenizer } from "./tokenizer.ts";
 export { exportOnnx, type ExportOnnxOptions, ONNX_OPSET } from "./onnx_export.ts";
+export { llamaFromGenaiOnnx, readOnnxInitializers } from "./onnx_import.ts";
 export {
   type BackendChoice,
   type BackendName,

@@ -6,7 +6,8 @@
 
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import { fixturePath } from "../_shared.ts";
+import { fixturePath, hasShared, sharedPath } from "../_shared.ts";
+import { llamaFromGenaiOnnx, readOnnxInitializers } from "../../src/rl/onnx_import.ts";
 import { type ModelConfig, readConfig } from "../../src/rl/config.ts";
 import { CausalLm } from "../../src/rl/model.ts";
 import {
@@ -17,8 +18,29 @@ import {
 } from "../../src/rl/safetensors.ts";
 import { selectBackend } from "../../src/rl/tf_backend.ts";
 
-/** The checkpoints tests/fixtures/rl/make_fixtures.py writes. */
-export const FIXTURES = ["tiny-gpt2", "tiny-qwen2", "tiny-llama"] as const;
+/** The shared random-weight Llama whose weights `tiny-llama` uses (never committed). */
+const SHARED_LLAMA_ONNX = "models/tiny-random-llama-fp16/model.onnx";
+
+/** Whether `../shared` has the Llama that the `tiny-llama` fixture's weights come from. */
+export const HAS_SHARED_LLAMA = hasShared(SHARED_LLAMA_ONNX);
+if (!HAS_SHARED_LLAMA) {
+  console.log(`ignoring tiny-llama in tests/rl: ${sharedPath(SHARED_LLAMA_ONNX)} is absent`);
+}
+
+/**
+ * The checkpoints of tests/fixtures/rl/make_fixtures.py that can be loaded here. `tiny-llama`
+ * has only its config and reference logits committed: its weights are read from the shared ONNX
+ * model, so it is left out where `../shared` is absent.
+ */
+export const FIXTURES: readonly string[] = ["tiny-gpt2", "tiny-qwen2", "tiny-llama"].filter(
+  (name) => name !== "tiny-llama" || HAS_SHARED_LLAMA,
+);
+
+/** A fixture's weights: from its safetensors, or for `tiny-llama` from the shared ONNX model. */
+export async function fixtureTensors(name: string): Promise<TensorMap> {
+  if (name !== "tiny-llama") return await loadCheckpointTensors(fixtureDir(name));
+  return llamaFromGenaiOnnx(await readOnnxInitializers(sharedPath(SHARED_LLAMA_ONNX)), 2);
+}
 
 /** Selects the WASM backend quietly (the one our machines run). */
 export async function useWasm(): Promise<void> {
@@ -32,8 +54,7 @@ export function fixtureDir(name: string): string {
 
 /** A fixture checkpoint as a model. */
 export async function loadFixture(name: string): Promise<CausalLm> {
-  const dir = fixtureDir(name);
-  return CausalLm.fromTensors(await readConfig(dir), await loadCheckpointTensors(dir));
+  return CausalLm.fromTensors(await readConfig(fixtureDir(name)), await fixtureTensors(name));
 }
 
 /** The logits transformers computed for a fixture, with their inputs. */

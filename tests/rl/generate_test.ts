@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { generate } from "../../src/rl/generate.ts";
-import { loadFixture, useWasm } from "./_helpers.ts";
+import { FIXTURES, loadFixture, useWasm } from "./_helpers.ts";
 
 await useWasm();
 
 const PROMPTS = [[5, 17, 42, 7], [23, 8], [11, 64, 3, 99, 15, 2]];
 
 Deno.test("generate() gives the same greedy tokens with and without the cache", async (t) => {
-  for (const name of ["tiny-gpt2", "tiny-qwen2", "tiny-llama"]) {
+  for (const name of FIXTURES) {
     await t.step(`${name}: a left-padded batch of 3, 12 new tokens`, async () => {
       const model = await loadFixture(name);
       const before = tf.memory().numTensors;
