@@ -43,18 +43,18 @@ Deno.test("mbpp tasks", async (t) => {
   const task = loaded.tasks.find((x) => x.id === "mbpp/2")!;
   await t.step("carry the gold code, entry point and asserts as a test harness", () => {
     assert.equal(task.language, "python");
-    assert.equal(task.entryPoint, "similar_elements");
+    assert.equal(task.entryPoint, "common_elements");
     assert.equal(task.check.kind, "program");
     assert.match(
       task.check.kind === "program" ? task.check.harness : "",
-      /^assert similar_elements\(/,
+      /^assert common_elements\(/,
     );
   });
   await t.step("run as sample code followed by the asserts, in test mode", () => {
-    const request = mbpp.request(task, "def similar_elements(a, b): pass");
+    const request = mbpp.request(task, "def common_elements(a, b): pass");
     assert.equal(request.mode, "test");
     assert.ok(
-      request.code.startsWith("def similar_elements(a, b): pass\n\nassert similar_elements("),
+      request.code.startsWith("def common_elements(a, b): pass\n\nassert common_elements("),
     );
   });
   await t.step("include test_setup_code before the asserts", async () => {
@@ -73,18 +73,18 @@ Deno.test("mbpp.prompt()", async (t) => {
   await t.step("is the task text and its asserts (Austin et al., 2021)", () =>
     assert.equal(
       mbpp.prompt(task),
-      "You are an expert Python programmer, and here is your task: Write a python function to remove first and last occurrence of a given character from the string. Your code should pass these tests:\n\n" +
-        'assert remove_Occ("hello","l") == "heo"\nassert remove_Occ("abcda","a") == "bcd"\nassert remove_Occ("PHP","P") == "H"\n',
+      "You are an expert Python programmer, and here is your task: Write a python function to reverse a string. Your code should pass these tests:\n\n" +
+        'assert reverse_string("hello") == "olleh"\nassert reverse_string("") == ""\nassert reverse_string("ab") == "ba"\n',
     ));
   await t.step("puts solved examples from tasks 2, 3, 4 first with shots=3", () => {
     const prompt = mbpp.prompt(task, { shots: 3 });
     const examples = prompt.split("[DONE]\n").slice(0, 3);
-    assert.deepEqual(examples.map((e) => /task: (Write a [^.]*)/.exec(e)?.[1]?.slice(0, 40)), [
-      "Write a function to find the similar ele",
-      "Write a python function to identify non-",
-      "Write a function to find the largest int",
+    assert.deepEqual(examples.map((e) => /task: (Write a [^.]*)/.exec(e)?.[1]), [
+      "Write a function to find the common elements of two tuples, in ascending order",
+      "Write a python function to check whether a number is even",
+      "Write a function to find the n largest numbers of a list, largest first",
     ]);
-    assert.ok(prompt.endsWith('assert remove_Occ("PHP","P") == "H"\n[BEGIN]\n'));
+    assert.ok(prompt.endsWith('assert reverse_string("ab") == "ba"\n[BEGIN]\n'));
     assert.equal(prompt.split("[BEGIN]").length - 1, 4);
   });
 });
