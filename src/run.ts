@@ -17,6 +17,7 @@ import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
 import { createModelBackend } from "./models/registry.ts";
 import { sanitize } from "./models/sanitize.ts";
+import { parsesCleanly } from "./metrics/syntax_rate.ts";
 import type { Benchmark, LoadedTasks } from "../benchmarks/benchmark.ts";
 import type { ModelBackend, Sampling } from "./models/backend.ts";
 import type { Executor, IsolationMode, Limits } from "../sandbox/types.ts";
@@ -135,6 +136,7 @@ async function runStages(
     onProgress: (done, total) => options.onProgress?.("judge", done, total),
   });
   const summary = await benchmark.summarize?.(groupJudged(loaded.tasks, samples, judged.results));
+  const syntaxOk = await syntaxCounts(benchmark, tasksById, samples);
   const report = buildReport({
     id: runDir.split("/").at(-1)!,
     comparabilityKey: key,
@@ -156,6 +158,7 @@ async function runStages(
     groupBy: benchmark.groupBy ?? [],
     ...(summary === undefined ? {} : { extraMetrics: summary.metrics }),
     ...(summary?.perTask === undefined ? {} : { perTaskScores: summary.perTask }),
+    syntaxOk,
     throughput: { executions: judged.executed, seconds: judged.seconds },
     ...usageOf(backend, tokens),
   });
@@ -166,6 +169,24 @@ async function runStages(
     executions: judged.results.length - judged.executed,
   };
   return { report, runDir, reportPath, resumed };
+}
+
+/**
+ * Per task, the samples whose program (as the sandbox runs it) parses cleanly. A benchmark's own
+ * `syntax_rate` (from `summarize`) takes precedence in the overall metrics.
+ */
+async function syntaxCounts(
+  benchmark: Benchmark,
+  tasks: ReadonlyMap<string, Task>,
+  samples: readonly Sample[],
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const sample of samples) {
+    const request = benchmark.request(tasks.get(sample.taskId)!, sample.code);
+    const ok = await parsesCleanly(request.code, request.language);
+    counts.set(sample.taskId, (counts.get(sample.taskId) ?? 0) + (ok ? 1 : 0));
+  }
+  return counts;
 }
 
 function usageOf(backend: ModelBackend, tokens: GenerateResult["tokens"]) {

@@ -89,6 +89,9 @@ Deno.test("runBenchmark() on a samples file with known outcomes", async (t) => {
       assert.ok(Math.abs(report.metrics["pass@1"]! - (1 + 0.25 + 0.25 + 0.5) / 4) < 1e-12);
       assert.ok(Math.abs(report.metrics["pass@2"]! - (1 + 0.5 + 0.5 + 5 / 6) / 4) < 1e-12);
       assert.equal(report.metrics["pass@10"], null);
+      // One sample of 16 is a syntax error; the rest parse, infinite loops and bombs included.
+      assert.equal(report.metrics.syntax_rate, 15 / 16);
+      assert.equal(report.metrics.compile_rate, 15 / 16);
       assert.equal(report.config.sampling.n, 4);
     });
     await t.step("records the isolation, limits and comparability key", () => {

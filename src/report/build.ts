@@ -27,6 +27,8 @@ export interface ReportInput {
   /** Benchmark-specific metrics and per-task scores. */
   readonly extraMetrics?: Readonly<Record<string, number | null>>;
   readonly perTaskScores?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** Samples per task whose program parses cleanly (see `TaskOutcome.syntaxOk`). */
+  readonly syntaxOk?: ReadonlyMap<string, number>;
   readonly throughput: { readonly executions: number; readonly seconds: number };
   readonly usage?: Report["usage"];
 }
@@ -73,6 +75,7 @@ function taskOutcomes(input: ReportInput): TaskOutcome[] {
       casesPassed: sum(executions.map((e) => e.casesPassed)),
       casesTotal: sum(executions.map((e) => e.casesTotal)),
       compiled: executions.filter((e) => e.compiled).length,
+      ...(input.syntaxOk?.has(task.id) ? { syntaxOk: input.syntaxOk.get(task.id)! } : {}),
       ...(scores === undefined ? {} : { scores }),
     };
   });
@@ -84,6 +87,9 @@ export function outcomeMetrics(outcomes: readonly TaskOutcome[], ks: readonly nu
   const metrics: Record<string, number | null> = {};
   for (const k of ks) metrics[`pass@${k}`] = meanPassAtK(outcomes, k);
   metrics.compile_rate = samples === 0 ? null : sum(outcomes.map((o) => o.compiled)) / samples;
+  if (samples > 0 && outcomes.every((o) => o.syntaxOk !== undefined)) {
+    metrics.syntax_rate = sum(outcomes.map((o) => o.syntaxOk!)) / samples;
+  }
   metrics.tasks = outcomes.length;
   metrics.samples = samples;
   return metrics;

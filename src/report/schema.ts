@@ -68,6 +68,11 @@ export interface TaskOutcome {
   readonly casesTotal: number;
   /** Samples that compiled. */
   readonly compiled: number;
+  /**
+   * Samples whose program (as the sandbox runs it, wrapping included) parses with no ERROR or
+   * MISSING node in its web-tree-sitter tree: the syntax rate's numerator.
+   */
+  readonly syntaxOk?: number;
   /** Extra per-task scores (BLEU, CodeBLEU, exact match, ...), averaged over samples. */
   readonly scores?: Readonly<Record<string, number>>;
 }
