@@ -9,7 +9,8 @@ const encoder = new TextEncoder();
 /** A progress bar for one stage; call `update` as work completes and `finish` at the end. */
 export class ProgressBar {
   #label: string;
-  #started = performance.now();
+  /** Set at the first update, so a stage's rate does not count the stages before it. */
+  #started: number | undefined;
   #isTerminal = Deno.stderr.isTerminal();
   #lastDraw = 0;
   #lastTenth = -1;
@@ -22,6 +23,7 @@ export class ProgressBar {
   /** Shows `done` of `total`; redraws at most every 100 ms. */
   update(done: number, total: number): void {
     const now = performance.now();
+    this.#started ??= now;
     if (this.#isTerminal) {
       if (now - this.#lastDraw < 100 && done < total) return;
       this.#lastDraw = now;
@@ -45,7 +47,7 @@ export class ProgressBar {
     const fraction = total === 0 ? 1 : done / total;
     const width = 30;
     const filled = Math.round(fraction * width);
-    const seconds = (now - this.#started) / 1000;
+    const seconds = (now - (this.#started ?? now)) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
     const eta = rate > 0 ? (total - done) / rate : 0;
     return `${this.#label.padEnd(9)} ${"█".repeat(filled)}${
