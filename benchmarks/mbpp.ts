@@ -106,12 +106,12 @@ async function loadMbpp(options: LoadOptions = {}): Promise<LoadedTasks> {
   const [first, last] = MBPP_SPLITS[split as keyof typeof MBPP_SPLITS];
   const inSplit = problems.filter((p) => p.taskId >= first && p.taskId <= last);
   const tasks = inSplit.map((p) => toTask(p, split)).slice(0, options.limit ?? Infinity);
-  fewShotPool.set(DATASET.name, problems);
+  fewShotPool = problems;
   return { tasks, split, sha256: { [file.name]: resolved.sha256 }, source: resolved.path };
 }
 
 /** Problems of the last load, for few-shot examples (which come from the `prompt` split). */
-const fewShotPool = new Map<string, readonly MbppProblem[]>();
+let fewShotPool: readonly MbppProblem[] = [];
 
 /** Parses `mbpp.jsonl`; errors name the file and line. */
 export function parseMbppJsonl(text: string, path: string): MbppProblem[] {
@@ -213,7 +213,7 @@ export function mbppPrompt(task: Task, options: PromptOptions = {}): string {
   const question = describe(task.prompt, tests);
   const shots = options.shots ?? 0;
   if (shots === 0) return question;
-  const pool = fewShotPool.get(DATASET.name) ?? [];
+  const pool = fewShotPool;
   const examples = FEW_SHOT_IDS.slice(0, shots).map((id) => {
     const problem = pool.find((p) => p.taskId === id);
     if (problem === undefined) {

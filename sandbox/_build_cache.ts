@@ -129,7 +129,8 @@ async function warmGo(go: string, dir: string): Promise<void> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether `path` exists (also used by the compile service's builds). */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;

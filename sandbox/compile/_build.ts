@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { bwrapArgv, OPT } from "./_bwrap.ts";
 import { runCommand } from "./_run.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
+import { exists } from "../_build_cache.ts";
 
 /** How to start one language's worker. */
 export interface WorkerPlan {
@@ -65,15 +66,6 @@ async function buildOnce(
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
   }
   return final;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function mustRun(argv: string[], what: string): Promise<string> {
