@@ -104,39 +104,63 @@ async function headerPath(
 }
 
 /**
- * A folder of precompiled headers (`<name>.gch`), built with the language options of the
- * language's flags (those before `-c`). With `-I` on it, gcc uses one for a file's first
- * `#include` of that name wherever GCC's rules allow a PCH, and reads the header itself
- * otherwise, so verdicts do not change.
+ * Precompiled headers (`<name>.gch`) in `dir`, built with the language options of the language's
+ * flags (those before `-c`). With `-I` on `dir`, gcc uses one for a file's first `#include` of
+ * that name wherever GCC's rules allow a PCH, and reads the header itself otherwise, so verdicts
+ * do not change.
  */
 async function buildPch(
   language: CompileLanguage,
   compiler: string,
-  buildDir: string,
-  toolchain: string,
-): Promise<string | undefined> {
+  dir: string,
+): Promise<void> {
   const spec = COMPILE_SPECS[language];
-  if (spec.pchHeaders.length === 0) return undefined;
   const options = spec.flags.slice(0, spec.flags.indexOf("-c"));
-  const headers = await Promise.all(
-    spec.pchHeaders.map((name) => headerPath(compiler, options, name)),
-  );
-  const key = [toolchain, ...options, ...spec.pchHeaders, ...headers].join("\n");
   const kind = language === "c" ? "c-header" : "c++-header";
-  return await buildOnce(buildDir, `${language}-pch`, key, async (tmp) => {
-    for (const [i, name] of spec.pchHeaders.entries()) {
-      const gch = join(tmp, `${name}.gch`);
-      await Deno.mkdir(join(gch, ".."), { recursive: true });
-      await mustRun(
-        [compiler, ...options, "-x", kind, headers[i]!, "-o", gch],
-        `the PCH of ${name}`,
-      );
-    }
-  });
+  for (const name of spec.pchHeaders) {
+    const header = await headerPath(compiler, options, name);
+    const gch = join(dir, `${name}.gch`);
+    await Deno.mkdir(join(gch, ".."), { recursive: true });
+    await mustRun([compiler, ...options, "-x", kind, header, "-o", gch], `the PCH of ${name}`);
+  }
 }
 
-function shellQuote(arg: string): string {
-  return `'${arg.replaceAll("'", `'\\''`)}'`;
+/**
+ * The gcc worker's folder: `bin/ccserver` and `bin/forkhook.so` (built with the system's gcc),
+ * and `pch/` with the language's precompiled headers.
+ */
+async function buildGccWorker(
+  language: CompileLanguage,
+  compiler: string,
+  buildDir: string,
+  toolchain: string,
+): Promise<string> {
+  const sources = ["./gcc/ccserver.c", "./gcc/forkhook.c"].map(sourcePath);
+  const texts = await Promise.all(sources.map((file) => Deno.readTextFile(file)));
+  const spec = COMPILE_SPECS[language];
+  const key = [toolchain, ...texts, ...spec.flags, ...spec.pchHeaders].join("\n");
+  return await buildOnce(buildDir, `${language}-worker`, key, async (tmp) => {
+    await Deno.mkdir(join(tmp, "bin"));
+    await Deno.mkdir(join(tmp, "pch"));
+    await mustRun(
+      ["gcc", "-O2", "-o", join(tmp, "bin", "ccserver"), sources[0]!],
+      "the gcc compile server",
+    );
+    await mustRun(
+      [
+        "gcc",
+        "-O2",
+        "-shared",
+        "-fPIC",
+        "-o",
+        join(tmp, "bin", "forkhook.so"),
+        sources[1]!,
+        "-ldl",
+      ],
+      "the gcc fork server",
+    );
+    await buildPch(language, compiler, join(tmp, "pch"));
+  });
 }
 
 /** The words of one command line as `gcc -###` prints it (bare, or double-quoted with escapes). */
@@ -184,26 +208,52 @@ async function driverSteps(
   return steps.map((step) => step.map((word) => word.replace(temp, "/tmp/main.s")));
 }
 
+/** Warm compilers one worker keeps, one per distinct set of leading includes. */
+const WARM_COMPILERS = 8;
+
 /**
- * A shell that compiles each job with `steps` (the driver's programs, each after the previous
- * one succeeded) under the limits of the plain compiler, and answers `<id> <exit code>`.
+ * The gcc worker (gcc/ccserver.c): per file, the programs the gcc driver would run (the compiler
+ * proper, then the assembler), directly or through a warm compiler, under the plain compiler's
+ * limits. `steps` are the driver's, with the source file's name in the compiler's arguments.
  */
-function shellWorker(steps: readonly (readonly string[])[], limits: CompileLimits): string[] {
-  const cpu = Math.max(1, Math.ceil(limits.wallMs / 1000));
-  const memory = `ulimit -v ${limits.memoryMb * 1024} -f ${limits.fileSizeMb * 1024}`;
-  const run = steps.map((step, i) =>
-    `${i === steps.length - 1 ? "exec " : ""}${step.map(shellQuote).join(" ")}`
-  )
-    .join(" && ");
-  const script = [
-    "cd /box || exit 1",
-    "echo ready",
-    'while read -r op id; do [ "$op" = C ] || continue; d=/box/jobs/$id',
-    `( cd "$d" && ulimit -S -t ${cpu} && ulimit -H -t ${cpu + 1} && ${memory} && ${run} ) ` +
-    `>"$d/diag.txt" 2>&1 </dev/null`,
-    'echo "$id $?"; done',
-  ].join("\n");
-  return ["bash", "-c", script, "gcc-worker"];
+function serverWorker(
+  steps: readonly (readonly string[])[],
+  fileName: string,
+  limits: CompileLimits,
+  pch: readonly string[],
+): string[] {
+  const [compiler, assembler] = steps;
+  if (compiler === undefined || assembler === undefined) {
+    throw new Error("Cannot plan the gcc worker as the driver runs fewer than two programs");
+  }
+  // The input is the word that names the file and is no option's value (`-dumpbase main.c`).
+  const input = compiler.findIndex((word, i) =>
+    word === fileName && compiler[i - 1] !== "-dumpbase"
+  );
+  if (input < 0) {
+    throw new Error(`Cannot plan the gcc worker as the compiler is not given ${fileName}`);
+  }
+  const MiB = 1024 * 1024;
+  return [
+    `${OPT}/bin/ccserver`,
+    "--cpu",
+    String(Math.max(1, Math.ceil(limits.wallMs / 1000))),
+    "--as",
+    String(limits.memoryMb * MiB),
+    "--fsize",
+    String(limits.fileSizeMb * MiB),
+    "--hook",
+    `${OPT}/bin/forkhook.so`,
+    "--servers",
+    String(WARM_COMPILERS),
+    "--source",
+    fileName,
+    ...(pch.length > 0 ? ["--pch", `${OPT}/pch`] : []),
+    "--",
+    ...compiler.map((word, i) => (i === input ? "@SOURCE@" : word)),
+    "--",
+    ...assembler,
+  ];
 }
 
 /** Builds what `language`'s worker needs (once per toolchain) and says how to start it. */
@@ -253,12 +303,14 @@ export async function planWorker(
       ];
       return { command, opt, startupMs: 60_000 };
     }
-    case "gcc-shell": {
+    case "gcc-server": {
       const [compiler, ...rest] = spec.plainArgv(limits);
-      const opt = await buildPch(language, compiler!, buildDir, toolchain);
-      const argv = opt === undefined ? [compiler!, ...rest] : [compiler!, `-I${OPT}`, ...rest];
-      const command = shellWorker(await driverSteps(argv, spec.env(limits)), limits);
-      return { command, ...(opt !== undefined ? { opt } : {}), startupMs: 30_000 };
+      const opt = await buildGccWorker(language, compiler!, buildDir, toolchain);
+      const pch = spec.pchHeaders.length > 0 ? [`-I${OPT}/pch`] : [];
+      const argv = [compiler!, ...pch, ...rest];
+      const steps = await driverSteps(argv, spec.env(limits));
+      const command = serverWorker(steps, spec.fileName, limits, spec.pchHeaders);
+      return { command, opt, startupMs: 30_000 };
     }
   }
 }

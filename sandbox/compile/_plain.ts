@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { bwrapArgv } from "./_bwrap.ts";
 import { runCommand } from "./_run.ts";
+import { scratchRoot } from "./_scratch.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
 
 /** What a compiler said about one file, before it becomes a verdict. */
@@ -34,9 +35,10 @@ export async function plainCompile(
   options: PlainOptions,
 ): Promise<RawOutcome> {
   const spec = COMPILE_SPECS[language];
+  const dir = options.tempDir ?? await scratchRoot();
   const box = await Deno.makeTempDir({
     prefix: "ppocoder-compile-",
-    ...(options.tempDir !== undefined ? { dir: options.tempDir } : {}),
+    ...(dir !== undefined ? { dir } : {}),
   });
   try {
     await Deno.writeFile(join(box, spec.fileName), source);

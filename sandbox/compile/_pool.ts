@@ -13,10 +13,11 @@ import { bwrapArgv } from "./_bwrap.ts";
 import type { WorkerPlan } from "./_build.ts";
 import { plainCompile, type RawOutcome } from "./_plain.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
+import { warmPlan } from "./_warm.ts";
 import { PersistentWorker } from "./_worker.ts";
 
 /** How a verdict was reached. */
-export type VerdictSource = "cache" | "worker" | "batch" | "plain";
+export type VerdictSource = "cache" | "worker" | "warm" | "batch" | "plain";
 
 /** The outcome of one job. */
 export interface JobOutcome {
@@ -56,6 +57,8 @@ interface Ticket {
   readonly job: Job;
   /** Set when a batch failed and the job must be compiled alone. */
   alone: boolean;
+  /** The request line that compiles it alone (`C <id>`, or `F <id> <stub>` for a warm gcc). */
+  request: string;
 }
 
 /** The status of a compiler's exit, judged like the plain compiler's. */
@@ -77,6 +80,8 @@ export class LanguagePool {
   #queue: Ticket[] = [];
   #nextId = 0;
   #pumpTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Stub folders written so far (they outlive worker restarts: the box is kept). */
+  #stubs = new Set<string>();
 
   constructor(language: CompileLanguage, plan: WorkerPlan, options: PoolOptions) {
     this.language = language;
@@ -96,7 +101,8 @@ export class LanguagePool {
 
   /** Queues `job`. */
   submit(job: Job): void {
-    this.#queue.push({ id: String(this.#nextId++), job, alone: !job.batchable });
+    const id = String(this.#nextId++);
+    this.#queue.push({ id, job, alone: !job.batchable, request: `C ${id}` });
     // Pump on the next macrotask, so that the jobs of one call are taken together.
     if (this.#pumpTimer === undefined) {
       this.#pumpTimer = setTimeout(() => {
@@ -145,16 +151,36 @@ export class LanguagePool {
 
   async #process(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
     const spec = COMPILE_SPECS[this.language];
-    await Promise.all(tickets.map(async (t) => {
+    // Small files, written synchronously: cheaper than a trip through the I/O threads each.
+    for (const t of tickets) {
       const dir = join(worker.box, "jobs", t.id);
-      await Deno.mkdir(dir, { recursive: true });
-      await Deno.writeFile(join(dir, spec.fileName), t.job.source);
-    }));
+      Deno.mkdirSync(dir, { recursive: true });
+      Deno.writeFileSync(join(dir, spec.fileName), t.job.source);
+      if (spec.worker === "gcc-server") this.#planWarm(worker, t, dir);
+    }
     const batch = spec.worker === "mcs-server" ? tickets.filter((t) => !t.alone) : [];
     if (batch.length < 2) return await this.#runSingles(worker, tickets);
     const singles = tickets.filter((t) => t.alone);
     await this.#runBatch(worker, batch);
     await this.#runSingles(worker, singles);
+  }
+
+  /**
+   * Sends a C or C++ job to a warm compiler when it can take it (see `_warm.ts`): its body next to
+   * the source (which stays for the plain path), and the prefix of its leading includes.
+   */
+  #planWarm(worker: PersistentWorker, ticket: Ticket, dir: string): void {
+    const language = this.language === "cpp" ? "cpp" : "c";
+    const plan = warmPlan(ticket.job.source, language, COMPILE_SPECS[this.language].fileName);
+    if (plan === undefined) return;
+    Deno.writeFileSync(join(dir, "body.c"), plan.body);
+    const stubDir = join(worker.box, "stubs", plan.key);
+    if (!this.#stubs.has(stubDir)) {
+      Deno.mkdirSync(stubDir, { recursive: true });
+      Deno.writeTextFileSync(join(stubDir, "prefix.h"), plan.prefix);
+      this.#stubs.add(stubDir);
+    }
+    ticket.request = `F ${ticket.id} ${plan.key}`;
   }
 
   async #runBatch(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
@@ -176,18 +202,19 @@ export class LanguagePool {
     while (rest.length > 0) {
       const ids = rest.map((t) => t.id);
       const limit = this.#options.limits.wallMs + GRACE_MS;
-      const result = await worker.exchange(ids.map((id) => `C ${id}`), ids, limit);
+      const result = await worker.exchange(rest.map((t) => t.request), ids, limit);
       for (const t of rest) {
         const answer = result.answers.get(t.id);
         if (answer !== undefined) {
-          await this.#finishWorker(worker, t, answer.rc, answer.wallMs, "worker");
+          const via = answer.path === "warm" ? "warm" : "worker";
+          await this.#finishWorker(worker, t, answer.rc, answer.wallMs, via);
         }
       }
       if (result.end === "ok") return;
       const unanswered = rest.filter((t) => !result.answers.has(t.id));
       const [culprit, ...others] = unanswered;
       if (culprit === undefined) return;
-      if (result.end === "timeout") await this.#finishTimeout(worker, culprit);
+      if (result.end === "timeout") this.#finishTimeout(worker, culprit);
       else await this.#finishPlain(worker, culprit);
       rest = others;
     }
@@ -200,16 +227,16 @@ export class LanguagePool {
     wallMs: number,
     via: VerdictSource,
   ): Promise<void> {
-    const shell = COMPILE_SPECS[this.language].worker === "gcc-shell";
+    const gcc = COMPILE_SPECS[this.language].worker === "gcc-server";
     // A compile server's abnormal exit (javac 2-4, an mcs exception) is for the plain compiler.
-    if (!shell && rc !== 0 && rc !== 1) return await this.#finishPlain(worker, ticket);
-    const diagnostics = await this.#takeDiagnostics(worker, ticket);
+    if (!gcc && rc !== 0 && rc !== 1) return await this.#finishPlain(worker, ticket);
+    const diagnostics = this.#takeDiagnostics(worker, ticket);
     const status = statusOf({ code: rc, timedOut: false, diagnostics });
     ticket.job.resolve({ status, diagnostics, wallMs, via });
   }
 
-  async #finishTimeout(worker: PersistentWorker, ticket: Ticket): Promise<void> {
-    const diagnostics = await this.#takeDiagnostics(worker, ticket);
+  #finishTimeout(worker: PersistentWorker, ticket: Ticket): void {
+    const diagnostics = this.#takeDiagnostics(worker, ticket);
     ticket.job.resolve({
       status: "timeout",
       diagnostics,
@@ -220,7 +247,7 @@ export class LanguagePool {
 
   async #finishPlain(worker: PersistentWorker, ticket: Ticket): Promise<void> {
     this.plainRechecks++;
-    await this.#takeDiagnostics(worker, ticket);
+    this.#takeDiagnostics(worker, ticket);
     const started = performance.now();
     const outcome = await plainCompile(this.language, ticket.job.source, {
       limits: this.#options.limits,
@@ -236,22 +263,23 @@ export class LanguagePool {
   }
 
   /** The job's diagnostics (truncated); its folder is removed. */
-  async #takeDiagnostics(worker: PersistentWorker, ticket: Ticket): Promise<string> {
+  #takeDiagnostics(worker: PersistentWorker, ticket: Ticket): string {
     const dir = join(worker.box, "jobs", ticket.id);
     let text = "";
     try {
-      const file = await Deno.open(join(dir, "diag.txt"));
+      using file = Deno.openSync(join(dir, "diag.txt"));
       const buffer = new Uint8Array(this.#options.diagnosticsBytes);
       let size = 0;
       while (size < buffer.length) {
-        const n = await file.read(buffer.subarray(size));
+        const n = file.readSync(buffer.subarray(size));
         if (n === null) break;
         size += n;
       }
-      file.close();
       text = new TextDecoder().decode(buffer.subarray(0, size));
     } catch { /* no diagnostics written */ }
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* already gone */ }
     return text;
   }
 

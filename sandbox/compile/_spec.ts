@@ -28,7 +28,7 @@ export interface CompileLimits {
 }
 
 /** How the persistent worker of a language runs. */
-export type WorkerKind = "javac-server" | "mcs-server" | "gcc-shell";
+export type WorkerKind = "javac-server" | "mcs-server" | "gcc-server";
 
 /** One row of {@linkcode COMPILE_SPECS}. */
 export interface CompileSpec {
@@ -47,7 +47,8 @@ export interface CompileSpec {
   readonly worker: WorkerKind;
   /**
    * Headers the gcc worker precompiles, each used when a file's first `#include` names it (GCC
-   * checks that the PCH is valid there and reads the header itself otherwise).
+   * checks that the PCH is valid there and reads the header itself otherwise): they make the
+   * start of a warm compiler, and any file compiled the plain way, faster.
    */
   readonly pchHeaders: readonly string[];
   /** Files a worker takes at once by default: the C# batch size, the others' pipelining depth. */
@@ -109,10 +110,10 @@ export const COMPILE_SPECS: Readonly<Record<CompileLanguage, CompileSpec>> = {
     plainArgv: () => ["gcc", ...GCC_FLAGS, "main.c"],
     plainRlimits: gccRlimits,
     env: noEnv,
-    worker: "gcc-shell",
+    worker: "gcc-server",
     // A PCH of stdio.h & co. loads no faster than the headers parse: measured, none for C.
     pchHeaders: [],
-    take: 16,
+    take: 4,
   },
   cpp: {
     fileName: "main.cpp",
@@ -121,9 +122,9 @@ export const COMPILE_SPECS: Readonly<Record<CompileLanguage, CompileSpec>> = {
     plainArgv: () => ["g++", ...GXX_FLAGS, "main.cpp"],
     plainRlimits: gccRlimits,
     env: noEnv,
-    worker: "gcc-shell",
+    worker: "gcc-server",
     pchHeaders: ["bits/stdc++.h", "iostream"],
-    take: 16,
+    take: 4,
   },
 };
 

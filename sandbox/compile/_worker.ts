@@ -1,7 +1,8 @@
 /**
  * One persistent compile worker: a long-lived process in its own sandbox that answers one line
  * per job. It prints `ready` once started; each request line names job ids (folders under its
- * `/box/jobs/`), and each answer line is `<id> <rc>`. A worker that passes its deadline is
+ * `/box/jobs/`), and each answer line is `<id> <rc>`, optionally followed by the path that
+ * compiled it (the gcc worker's `warm` or `plain`). A worker that passes its deadline is
  * killed; one that dies is noticed by end of output. Either way the next request starts a new one.
  *
  * @module
@@ -10,9 +11,17 @@
 /** How an exchange with a worker ended. */
 export type ExchangeEnd = "ok" | "timeout" | "died";
 
+/** A worker's answer for one job. */
+export interface Answer {
+  readonly rc: number;
+  readonly wallMs: number;
+  /** The path that compiled it, when the worker says. */
+  readonly path?: string;
+}
+
 /** The answers of one exchange: exit codes by job id (those that came before any failure). */
 export interface ExchangeResult {
-  readonly answers: ReadonlyMap<string, { readonly rc: number; readonly wallMs: number }>;
+  readonly answers: ReadonlyMap<string, Answer>;
   readonly end: ExchangeEnd;
 }
 
@@ -150,7 +159,7 @@ export class PersistentWorker {
     timeoutMs: number,
   ): Promise<ExchangeResult> {
     if (this.#child === undefined) await this.#start();
-    const answers = new Map<string, { rc: number; wallMs: number }>();
+    const answers = new Map<string, Answer>();
     const wanted = new Set(ids);
     let since = performance.now();
     try {
@@ -165,10 +174,10 @@ export class PersistentWorker {
         await this.kill();
         return { answers, end: line === null ? "died" : "timeout" };
       }
-      const [id, rc] = line.trim().split(" ");
+      const [id, rc, path] = line.trim().split(" ");
       if (id === undefined || rc === undefined || !wanted.has(id)) continue;
       const now = performance.now();
-      answers.set(id, { rc: Number(rc), wallMs: now - since });
+      answers.set(id, { rc: Number(rc), wallMs: now - since, ...(path ? { path } : {}) });
       since = now;
     }
     return { answers, end: "ok" };

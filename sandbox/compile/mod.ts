@@ -54,6 +54,7 @@ import { VerdictCache, verdictKey } from "./_cache.ts";
 import { plainCompile } from "./_plain.ts";
 import { type JobOutcome, LanguagePool, statusOf, type VerdictSource } from "./_pool.ts";
 import { runCommand } from "./_run.ts";
+import { scratchRoot } from "./_scratch.ts";
 import {
   COMPILE_LANGUAGES,
   COMPILE_SPECS,
@@ -370,7 +371,11 @@ class Checker implements CompileChecker {
 export async function createCompileChecker(
   options: CompileCheckerOptions = {},
 ): Promise<CompileChecker> {
-  const tempDir = await Deno.makeTempDir({ prefix: "ppocoder-compile-" });
+  const scratch = await scratchRoot();
+  const tempDir = await Deno.makeTempDir({
+    prefix: "ppocoder-compile-",
+    ...(scratch !== undefined ? { dir: scratch } : {}),
+  });
   try {
     await assertSandbox(tempDir);
     const toolchains: Partial<Record<CompileLanguage, string>> = {};

@@ -146,7 +146,7 @@ Deno.test({
       await withChecker(["c"], async (checker) => {
         const first = await checker.check("c", code);
         const second = await checker.check("c", code);
-        assert.deepEqual([first.cached, first.via, first.compiled], [false, "worker", false]);
+        assert.deepEqual([first.cached, first.via, first.compiled], [false, "warm", false]);
         assert.deepEqual([second.cached, second.via, second.compiled], [true, "cache", false]);
         assert.equal(second.diagnostics, first.diagnostics);
         const [a, b] = await checker.checkMany("c", ["int x;", "int x;"]);
@@ -183,9 +183,11 @@ for (const language of ["java", "csharp", "cpp"] as const) {
       `check() restarts a killed ${language} worker and decides its file with the plain compiler`,
     ignore: unavailable(language) !== undefined,
     fn: async () => {
+      // The gcc worker compiles these fixtures through a warm compiler; the others, in-process.
+      const workerVia = language === "cpp" ? "warm" : "worker";
       await withChecker([language], async (checker) => {
         const warm = await checker.check(language, fixture(language, "pass"));
-        assert.equal(warm.via, "worker");
+        assert.equal(warm.via, workerVia);
         const pid = checker.stats().workerPids[language]?.[0];
         assert.ok(pid !== undefined);
         Deno.kill(pid, "SIGKILL");
@@ -193,7 +195,7 @@ for (const language of ["java", "csharp", "cpp"] as const) {
         const victim = await checker.check(language, fixture(language, "warning"));
         assert.deepEqual([victim.compiled, victim.via], [true, "plain"]);
         const after = await checker.check(language, fixture(language, "fail"));
-        assert.deepEqual([after.compiled, after.via], [false, "worker"]);
+        assert.deepEqual([after.compiled, after.via], [false, workerVia]);
         const stats = checker.stats();
         assert.deepEqual([stats.restarts, stats.plainRechecks], [1, 1]);
         assert.notEqual(stats.workerPids[language]?.[0], pid);
@@ -272,4 +274,84 @@ Deno.test("csharpBatchable()", async (t) => {
     assert.equal(csharpBatchable(new Uint8Array([0xef, 0xbb, 0xbf, 0x63])), false);
     assert.equal(csharpBatchable(new Uint8Array([0x63, 0xff, 0x63])), false);
   });
+});
+
+/** C files for the gcc worker: [source, whether it compiles, the path the worker takes]. */
+const WARM_CASES: readonly (readonly [string, boolean, "warm" | "worker"])[] = [
+  ['#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n', true, "warm"],
+  ["#include <stdio.h>\n\nint main(void) {\n  return missing;\n}\n", false, "warm"],
+  // cc1 accepts it; the warm assembler refuses it.
+  ['int main(void) { __asm__("no_such_instruction %eax"); return 0; }\n', false, "warm"],
+  // Only a main file passes these: refused, so compiled the plain way.
+  [
+    "#if __INCLUDE_LEVEL__ != 0\n#error included\n#endif\nint main(void) { return 0; }\n",
+    true,
+    "worker",
+  ],
+  ['_Static_assert(sizeof(__BASE_FILE__) == sizeof("main.c"), "name");\nint x;\n', true, "worker"],
+  ["#pragma once\nint x;\n", true, "worker"],
+  // A prefix whose header is missing: its warm compiler never starts, the plain path decides.
+  ["#include <stdio.h>\n#include <no_such_header_ppocoder.h>\nint x;\n", false, "worker"],
+  [
+    '#define _GNU_SOURCE\n#include <string.h>\nint main(void) { return strverscmp("a", "b") > 0; }\n',
+    true,
+    "worker",
+  ],
+];
+
+Deno.test({
+  name: "check() gives the plain compiler's C verdicts through warm compilers, or the plain path",
+  ignore: unavailable("c") !== undefined,
+  fn: async () => {
+    const codes = WARM_CASES.map(([code]) => code);
+    await withChecker(["c"], async (checker) => {
+      const service = await checker.checkMany("c", codes);
+      const plain = await plainAll("c", codes.map((code) => new TextEncoder().encode(code)));
+      for (const [i, [code, compiles, via]] of WARM_CASES.entries()) {
+        const what = `${JSON.stringify(code)}: ${service[i]!.via} ${service[i]!.diagnostics}`;
+        assert.equal(plain[i]!.compiled, compiles, `plain ${what} ${plain[i]!.diagnostics}`);
+        assert.equal(service[i]!.compiled, compiles, what);
+        assert.equal(service[i]!.via, via, what);
+      }
+      // Lines keep their numbers: the error is on line 4 of main.c either way.
+      assert.match(service[1]!.diagnostics, /main\.c:4:\d+: error/);
+      assert.match(plain[1]!.diagnostics, /main\.c:4:\d+: error/);
+    }, { cache: false });
+  },
+});
+
+/** Process ids of the warm compilers (cc1 processes run on a stub or a prefix). */
+async function warmCompilerPids(): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const cmdline = await Deno.readTextFile(`/proc/${entry.name}/cmdline`).catch(() => "");
+    const argv = cmdline.split("\0");
+    if (argv[0]?.endsWith("/cc1") && argv.some((a) => a === "stub.c" || a === "prefix.h")) {
+      pids.push(Number(entry.name));
+    }
+  }
+  return pids;
+}
+
+Deno.test({
+  name:
+    "check() leaves the job of a warm compiler that died to the plain path, then starts it again",
+  ignore: unavailable("c") !== undefined,
+  fn: async () => {
+    const code = (n: number) => `#include <stdio.h>\nint f${n}(void) { return ${n}; }\n`;
+    await withChecker(["c"], async (checker) => {
+      const first = await checker.check("c", code(1));
+      assert.deepEqual([first.compiled, first.via], [true, "warm"]);
+      const pids = await warmCompilerPids();
+      assert.ok(pids.length >= 2, `the base and the prefix's compiler run: ${pids}`);
+      for (const pid of pids) Deno.kill(pid, "SIGKILL");
+      for (const pid of pids) await waitGone(pid);
+      const victim = await checker.check("c", code(2));
+      assert.deepEqual([victim.compiled, victim.via], [true, "worker"]);
+      const after = await checker.check("c", code(3));
+      assert.deepEqual([after.compiled, after.via], [true, "warm"]);
+      assert.equal(checker.stats().restarts, 0, "the worker itself went on");
+    }, { cache: false, workers: 1 });
+  },
 });
