@@ -20,12 +20,14 @@
  *   declared compiled only by a clean compile, so an error mcs reports once per compilation can
  *   only delay a verdict. An internal compiler error (CS0584), an exception or an error located
  *   in no file sends the files to single compiles, and from there to the plain mcs.
- * - C, C++: a long-lived shell in one sandbox runs, per file, the programs the gcc driver would
- *   run (cc1 or cc1plus, then as, exactly as `gcc -###` lists them) under the plain compiler's
- *   limits (the driver's own start-up is a good part of a small file's cost); C++ gets
- *   precompiled headers for the most common first includes (`bits/stdc++.h`, `iostream`). GCC
- *   uses a PCH only where it is valid (the first include, same options, no conflicting macro)
- *   and reads the header otherwise.
+ * - C, C++: a worker (gcc/ccserver.c) runs, per file, the programs the gcc driver would run (the
+ *   compiler proper, then as, exactly as `gcc -###` lists them) under the plain compiler's limits,
+ *   from warm processes (gcc/forkhook.c): a compiler stopped after its start-up, forked per set of
+ *   leading `#include <...>` lines into one that has compiled those headers, itself forked per
+ *   file to read the rest of the file (see `_warm.ts` for what makes a file go the plain way), and
+ *   an assembler forked per file. C++ also gets precompiled headers for the most common first
+ *   includes (`bits/stdc++.h`, `iostream`): GCC uses a PCH only where it is valid (the main file's
+ *   first include, same options, no conflicting macro) and reads the header otherwise.
  * - All: a content-addressed cache of verdicts (sha256 of language, toolchain versions, flags,
  *   memory and file-size limits, and source bytes); timeouts are never cached.
  *
