@@ -525,7 +525,7 @@ int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("ready\n");
   char line[512];
-  while (read_line(0, line, sizeof line) >= 0) {
+  while (fgets(line, sizeof line, stdin) != NULL) {
     char op[4], id[128], key[128] = "";
     int fields = sscanf(line, "%3s %127s %127s", op, id, key);
     if (fields < 2 || strspn(id, "0123456789") != strlen(id)) continue;
