@@ -355,3 +355,49 @@ Deno.test({
     }, { cache: false, workers: 1 });
   },
 });
+
+Deno.test({
+  name: "checkMany() agrees with plain gcc on 48 real C functions under three include prefixes",
+  ignore: unavailable("c") !== undefined,
+  fn: async () => {
+    // Functions from Go's C sources (the CodeBLEU golden pairs), most missing their declarations.
+    const golden = JSON.parse(
+      readFileSync(fixturePath("metrics/codebleu_golden.json"), "utf8"),
+    ) as { sources: { c: { items: { code: string }[] } } };
+    const prefixes = [
+      "",
+      "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n",
+      "#include <stdint.h>\n#include <stddef.h>\n",
+    ];
+    const codes = golden.sources.c.items.slice(0, 48).map((item, i) =>
+      new TextEncoder().encode(`${prefixes[i % 3]}${item.code}\n`)
+    );
+    await withChecker(["c"], async (checker) => {
+      const service = await checker.checkMany("c", codes);
+      const plain = await plainAll("c", codes);
+      const differ = service.flatMap((v, i) => (v.compiled === plain[i]!.compiled ? [] : [i]));
+      assert.deepEqual(differ, []);
+      assert.ok(plain.some((v) => v.compiled) && plain.some((v) => !v.compiled));
+      assert.ok(service.every((v) => v.via === "warm"), service.map((v) => v.via).join());
+    }, { cache: false });
+  },
+});
+
+Deno.test({
+  name: "check() compiles C++ through a warm compiler with and without a precompiled first header",
+  ignore: unavailable("cpp") !== undefined,
+  fn: async () => {
+    const body = "int main() { std::vector<int> v{3, 1}; return (int)v.size(); }\n";
+    const codes = [
+      `#include <vector>\n${body}`, // forked from the base compiler
+      `#include <vector>\n${body.replace("v.size()", "v.sizes()")}`,
+      `#include <iostream>\n#include <vector>\n${body}`, // its own compiler, on the PCH
+      `#include <iostream>\n#include <vector>\n${body.replace("int>", "int")}`,
+    ].map((code) => new TextEncoder().encode(code));
+    await withChecker(["cpp"], async (checker) => {
+      const service = await checker.checkMany("cpp", codes);
+      assert.deepEqual(service.map((v) => v.compiled), [true, false, true, false]);
+      assert.deepEqual(service.map((v) => v.via), ["warm", "warm", "warm", "warm"]);
+    }, { cache: false, workers: 1 });
+  },
+});
