@@ -13,7 +13,7 @@ import { bwrapArgv } from "./_bwrap.ts";
 import type { WorkerPlan } from "./_build.ts";
 import { plainCompile, type RawOutcome } from "./_plain.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
-import { warmPlan } from "./_warm.ts";
+import { namesOtherFiles, warmPlan } from "./_warm.ts";
 import { PersistentWorker } from "./_worker.ts";
 
 /** How a verdict was reached. */
@@ -149,14 +149,18 @@ export class LanguagePool {
     return this.#queue.splice(0, Math.max(1, Math.min(this.#options.takeMax, share)));
   }
 
-  async #process(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
+  async #process(worker: PersistentWorker, all: Ticket[]): Promise<void> {
     const spec = COMPILE_SPECS[this.language];
+    const gcc = spec.worker === "gcc-server";
+    const fresh = gcc ? all.filter((t) => namesOtherFiles(t.job.source)) : [];
+    for (const t of fresh) await this.#finishFresh(t);
+    const tickets = all.filter((t) => !fresh.includes(t));
     // Small files, written synchronously: cheaper than a trip through the I/O threads each.
     for (const t of tickets) {
       const dir = join(worker.box, "jobs", t.id);
       Deno.mkdirSync(dir, { recursive: true });
       Deno.writeFileSync(join(dir, spec.fileName), t.job.source);
-      if (spec.worker === "gcc-server") this.#planWarm(worker, t, dir);
+      if (gcc) this.#planWarm(worker, t, dir);
     }
     const batch = spec.worker === "mcs-server" ? tickets.filter((t) => !t.alone) : [];
     if (batch.length < 2) return await this.#runSingles(worker, tickets);
@@ -248,6 +252,11 @@ export class LanguagePool {
   async #finishPlain(worker: PersistentWorker, ticket: Ticket): Promise<void> {
     this.plainRechecks++;
     this.#takeDiagnostics(worker, ticket);
+    await this.#finishFresh(ticket);
+  }
+
+  /** Decides a job with the plain compiler in a fresh sandbox of its own. */
+  async #finishFresh(ticket: Ticket): Promise<void> {
     const started = performance.now();
     const outcome = await plainCompile(this.language, ticket.job.source, {
       limits: this.#options.limits,

@@ -89,3 +89,28 @@ export function warmPlan(
     body: new TextEncoder().encode(body),
   };
 }
+
+/**
+ * What can make the compiler (or the assembler) open a file the source chooses: an include, or
+ * `__has_include`, whose operand is quoted, a macro, or an angle-bracketed absolute path or one
+ * that climbs with `..`; `#pragma GCC dependency`; an assembler `.incbin` or `.include`.
+ */
+const NAMES_A_FILE = new RegExp(
+  [
+    '\\b(?:include(?:_next)?|import|__has_include(?:_next)?)\\b[ \\t]*\\(?[ \\t]*(?:"|<[ \\t]*/|<[^>\\n]*\\.\\.|[^\\s<(])',
+    "\\bdependency\\b",
+    "\\bincbin\\b",
+    "\\.include\\b",
+  ].join("|"),
+);
+
+/**
+ * Whether a C or C++ file may read a file by a name of its own choosing (see
+ * {@linkcode NAMES_A_FILE}): in a worker it would find the worker's files (other jobs, the body
+ * copy, the diagnostics being written) where the plain compiler finds an empty folder, so such a
+ * file is compiled in a fresh sandbox of its own. Searched after line splicing; a comment that
+ * says "include x" also counts, which only costs time.
+ */
+export function namesOtherFiles(source: Uint8Array): boolean {
+  return NAMES_A_FILE.test(new TextDecoder().decode(source).replace(/\\[ \t]*\r?\n/g, ""));
+}

@@ -277,7 +277,7 @@ Deno.test("csharpBatchable()", async (t) => {
 });
 
 /** C files for the gcc worker: [source, whether it compiles, the path the worker takes]. */
-const WARM_CASES: readonly (readonly [string, boolean, "warm" | "worker"])[] = [
+const WARM_CASES: readonly (readonly [string, boolean, "warm" | "worker" | "plain"])[] = [
   ['#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n', true, "warm"],
   ["#include <stdio.h>\n\nint main(void) {\n  return missing;\n}\n", false, "warm"],
   // cc1 accepts it; the warm assembler refuses it.
@@ -297,6 +297,10 @@ const WARM_CASES: readonly (readonly [string, boolean, "warm" | "worker"])[] = [
     true,
     "worker",
   ],
+  // Files that name other files would find the worker's files there: each gets a fresh sandbox.
+  ['#include "body.c"\nint x;\n', false, "plain"],
+  ["#include </box/jobs/0/main.c>\nint x;\n", false, "plain"],
+  ['__asm__(".incbin \\"/box/jobs/0/main.c\\"");\nint x;\n', false, "plain"],
 ];
 
 Deno.test({

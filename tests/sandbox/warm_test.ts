@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { warmPlan } from "../../sandbox/compile/_warm.ts";
+import { namesOtherFiles, warmPlan } from "../../sandbox/compile/_warm.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
 const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -90,6 +90,43 @@ Deno.test("warmPlan()", async (t) => {
       ]
     ) {
       assert.notEqual(plan(text), undefined, JSON.stringify(text));
+    }
+  });
+});
+
+Deno.test("namesOtherFiles()", async (t) => {
+  const names = (text: string) => namesOtherFiles(encode(text));
+
+  await t.step("finds what can open a file the source names", () => {
+    for (
+      const text of [
+        '#include "body.c"\n',
+        '#  include"../0/main.c"\n',
+        "#include </box/jobs/0/main.c>\n",
+        "#include <../../box/jobs/0/main.c>\n",
+        "#define F <stdio.h>\n#include F\n",
+        "#include_next <  /etc/passwd>\n",
+        '#if __has_include("diag.txt")\n#endif\n',
+        '#pragma GCC dependency "main.c"\n',
+        '__asm__(".incbin \\"/box/jobs/0/main.c\\"");\n',
+        '__asm__(".include \\"x.s\\"");\n',
+        '#inc\\\nlude "body.c"\n',
+      ]
+    ) {
+      assert.equal(names(text), true, JSON.stringify(text));
+    }
+  });
+
+  await t.step("leaves system headers by name alone", () => {
+    for (
+      const text of [
+        "#include <stdio.h>\n#include<bits/stdc++.h>\nint main() { return 0; }\n",
+        "#if __has_include(<threads.h>)\n#endif\n",
+        "int f(int n, ...);\n",
+        "#ifndef X\n#error X is not included\n#endif\n",
+      ]
+    ) {
+      assert.equal(names(text), false, JSON.stringify(text));
     }
   });
 });
