@@ -104,7 +104,7 @@ export interface CompileCheckerOptions {
   readonly buildDir?: string;
   /**
    * Files one worker takes at once: the C# batch size, the pipelining depth of the others.
-   * @default 64 for C#, 16 for the others
+   * @default 64 for C#, 16 for Java, 4 for C and C++
    */
   readonly batchSize?: number;
   /** Bytes of diagnostics kept per verdict. @default 4096 */
