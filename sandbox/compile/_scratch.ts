@@ -8,7 +8,10 @@
 
 import { runCommand } from "./_run.ts";
 
-/** Memory file system the checker uses when it has this much room (a job's diagnostics may reach the file-size limit). */
+/**
+ * Room the memory file system must have for the checker to use it (a job's diagnostics may reach
+ * the file-size limit).
+ */
 const MIN_FREE_KIB = 1024 * 1024;
 
 let root: Promise<string | undefined> | undefined;

@@ -31,8 +31,12 @@ export interface WarmPlan {
 
 const FATAL_UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** A leading include of a system header: nothing else on the line. */
-const LEADING_INCLUDE = /^[ \t]*#[ \t]*include[ \t]*<([A-Za-z0-9_.+/-]+)>[ \t]*$/;
+/**
+ * A leading include of a system header by a relative name that does not climb (`..`): nothing
+ * else on the line.
+ */
+const LEADING_INCLUDE =
+  /^[ \t]*#[ \t]*include[ \t]*<((?![^>]*\.\.)[A-Za-z0-9_.+-][A-Za-z0-9_.+/-]*)>[ \t]*$/;
 /** Lines that may come between leading includes: blank, or a line comment that does not continue. */
 const LEADING_FILLER = /^[ \t]*(\/\/.*[^\\\s][ \t]*|\/\/[ \t]*)?$/;
 

@@ -68,6 +68,8 @@ Deno.test("warmPlan()", async (t) => {
       "#define H <stdio.h>\n#include H\n",
       "#if __has_include(<stdio.h>)\n#endif\n",
       "#import <stdio.h>\n",
+      "#include </box/jobs/0/main.c>\nint x;\n",
+      "#include <../../box/jobs/0/main.c>\nint x;\n",
       "#include_next <stdio.h>\n",
       "const char *f = __FI\\\nLE__;\n",
       "const char *f = __FI\\  \nLE__;\n",
