@@ -13,6 +13,7 @@ import { bwrapArgv } from "./_bwrap.ts";
 import type { WorkerPlan } from "./_build.ts";
 import { plainCompile, type RawOutcome } from "./_plain.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
+import { csharpBatchable } from "./_csharp.ts";
 import { namesOtherFiles, warmPlan } from "./_warm.ts";
 import { PersistentWorker } from "./_worker.ts";
 
@@ -30,8 +31,6 @@ export interface JobOutcome {
 /** One file to check. */
 export interface Job {
   readonly source: Uint8Array;
-  /** Whether the C# worker may compile it in a batch. */
-  readonly batchable: boolean;
   readonly resolve: (outcome: JobOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -102,7 +101,9 @@ export class LanguagePool {
   /** Queues `job`. */
   submit(job: Job): void {
     const id = String(this.#nextId++);
-    this.#queue.push({ id, job, alone: !job.batchable, request: `C ${id}` });
+    const names = this.#plan.csharpNames;
+    const batchable = names !== undefined && csharpBatchable(job.source, names);
+    this.#queue.push({ id, job, alone: !batchable, request: `C ${id}` });
     // Pump on the next macrotask, so that the jobs of one call are taken together.
     if (this.#pumpTimer === undefined) {
       this.#pumpTimer = setTimeout(() => {
