@@ -274,9 +274,12 @@ export async function planWorker(
       const opt = await buildOnce(buildDir, "java-server", key, async (tmp) => {
         await mustRun(["javac", "-d", tmp, source], "the Java compile server");
       });
+      // The worker's whole sandbox (heap, the JVM's own memory, class files) is held to the
+      // memory limit by its cgroup; a compile that needs more heap than this fails here and is
+      // decided by the plain javac.
       const command = [
         "java",
-        `-Xmx${limits.memoryMb}m`,
+        `-Xmx${Math.max(16, Math.floor(limits.memoryMb * 3 / 4))}m`,
         "-XX:-UsePerfData",
         "-cp",
         OPT,

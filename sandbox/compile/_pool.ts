@@ -14,8 +14,9 @@ import type { WorkerPlan } from "./_build.ts";
 import { plainCompile, type RawOutcome } from "./_plain.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
 import { csharpBatchable } from "./_csharp.ts";
+import type { MemoryCgroup, MemoryCgroups } from "./_memory.ts";
 import { namesOtherFiles, warmPlan } from "./_warm.ts";
-import { PersistentWorker } from "./_worker.ts";
+import { type Answer, PersistentWorker } from "./_worker.ts";
 
 /** How a verdict was reached. */
 export type VerdictSource = "cache" | "worker" | "warm" | "batch" | "plain";
@@ -44,6 +45,8 @@ export interface PoolOptions {
   readonly diagnosticsBytes: number;
   /** Host folder under which each worker's `/box` is made. */
   readonly tempDir: string;
+  /** Where each worker's and each plain compile's memory cgroup is made. */
+  readonly cgroups: MemoryCgroups;
 }
 
 /** Extra time a worker gets past the limit before the host kills it (its own limit acts first). */
@@ -81,6 +84,8 @@ export class LanguagePool {
   #pumpTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stub folders written so far (they outlive worker restarts: the box is kept). */
   #stubs = new Set<string>();
+  /** Each worker's memory cgroup (kept across its restarts), where there are any. */
+  #cgroups = new Map<PersistentWorker, MemoryCgroup>();
 
   constructor(language: CompileLanguage, plan: WorkerPlan, options: PoolOptions) {
     this.language = language;
@@ -113,8 +118,10 @@ export class LanguagePool {
     }
   }
 
+  /** Starts a worker in a sandbox of its own, in a memory cgroup of the compile memory limit. */
   #addWorker(): void {
-    const box = join(this.#options.tempDir, `${this.language}-${this.#workers.length}`);
+    const name = `${this.language}-${this.#workers.length}`;
+    const box = join(this.#options.tempDir, name);
     Deno.mkdirSync(join(box, "jobs"), { recursive: true });
     const spec = COMPILE_SPECS[this.language];
     const argv = bwrapArgv(this.#plan.command, {
@@ -122,9 +129,17 @@ export class LanguagePool {
       ...(this.#plan.opt !== undefined ? { opt: this.#plan.opt } : {}),
       env: spec.env(this.#options.limits),
     });
-    const worker = new PersistentWorker(this.language, argv, box, this.#plan.startupMs);
+    const cgroup = this.#options.cgroups.make(name, this.#options.limits.memoryMb);
+    const command = cgroup?.wrap(argv) ?? argv;
+    const worker = new PersistentWorker(this.language, command, box, this.#plan.startupMs);
+    if (cgroup !== undefined) this.#cgroups.set(worker, cgroup);
     this.#workers.push(worker);
     this.#idle.push(worker);
+  }
+
+  /** The worker's OOM kills so far (0 without a memory cgroup). */
+  #oomKills(worker: PersistentWorker): number {
+    return this.#cgroups.get(worker)?.oomKills() ?? 0;
   }
 
   #pump(): void {
@@ -191,11 +206,13 @@ export class LanguagePool {
   async #runBatch(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
     const ids = tickets.map((t) => t.id);
     const limit = this.#options.limits.wallMs + GRACE_MS;
+    const kills = this.#oomKills(worker);
     const result = await worker.exchange([`B ${ids.join(" ")}`], ids, limit);
+    const oom = this.#oomKills(worker) > kills;
     for (const t of tickets) {
       const answer = result.answers.get(t.id);
       if (answer === undefined) t.alone = true; // the batch failed: compile it alone
-      else await this.#finishWorker(worker, t, answer.rc, answer.wallMs, "batch");
+      else await this.#finishWorker(worker, t, answer, "batch", oom);
     }
     // What the batch could not decide (it died or ran out of time) is compiled alone.
     const leftovers = tickets.filter((t) => t.alone);
@@ -207,12 +224,14 @@ export class LanguagePool {
     while (rest.length > 0) {
       const ids = rest.map((t) => t.id);
       const limit = this.#options.limits.wallMs + GRACE_MS;
+      const kills = this.#oomKills(worker);
       const result = await worker.exchange(rest.map((t) => t.request), ids, limit);
+      const oom = this.#oomKills(worker) > kills;
       for (const t of rest) {
         const answer = result.answers.get(t.id);
         if (answer !== undefined) {
           const via = answer.path === "warm" ? "warm" : "worker";
-          await this.#finishWorker(worker, t, answer.rc, answer.wallMs, via);
+          await this.#finishWorker(worker, t, answer, via, oom);
         }
       }
       if (result.end === "ok") return;
@@ -225,16 +244,23 @@ export class LanguagePool {
     }
   }
 
+  /**
+   * Resolves a job with its worker's answer. A compile server's abnormal exit (javac 2-4, an mcs
+   * exception), and any failure in an exchange during which the OOM killer struck in the
+   * worker's cgroup (the worker's own memory, not the file's, may have caused it), are for the
+   * plain compiler.
+   */
   async #finishWorker(
     worker: PersistentWorker,
     ticket: Ticket,
-    rc: number,
-    wallMs: number,
+    answer: Answer,
     via: VerdictSource,
+    oom: boolean,
   ): Promise<void> {
+    const { rc, wallMs } = answer;
     const gcc = COMPILE_SPECS[this.language].worker === "gcc-server";
-    // A compile server's abnormal exit (javac 2-4, an mcs exception) is for the plain compiler.
     if (!gcc && rc !== 0 && rc !== 1) return await this.#finishPlain(worker, ticket);
+    if (oom && rc !== 0) return await this.#finishPlain(worker, ticket);
     const diagnostics = this.#takeDiagnostics(worker, ticket);
     const status = statusOf({ code: rc, timedOut: false, diagnostics });
     ticket.job.resolve({ status, diagnostics, wallMs, via });
@@ -263,6 +289,7 @@ export class LanguagePool {
       limits: this.#options.limits,
       tempDir: this.#options.tempDir,
       maxOutputBytes: this.#options.diagnosticsBytes,
+      cgroups: this.#options.cgroups,
     });
     ticket.job.resolve({
       status: statusOf(outcome),

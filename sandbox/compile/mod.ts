@@ -54,6 +54,7 @@
 import { bwrapArgv } from "./_bwrap.ts";
 import { defaultBuildDir, planWorker } from "./_build.ts";
 import { VerdictCache, verdictKey } from "./_cache.ts";
+import { MemoryCgroups } from "./_memory.ts";
 import { plainCompile } from "./_plain.ts";
 import { type JobOutcome, LanguagePool, statusOf, type VerdictSource } from "./_pool.ts";
 import { runCommand } from "./_run.ts";
@@ -130,6 +131,8 @@ export interface CompileChecker {
   /** Toolchain identity of each prepared language (versions, as the cache key uses them). */
   readonly toolchains: Readonly<Partial<Record<CompileLanguage, string>>>;
   readonly limits: CompileLimits;
+  /** How isolation is weaker than designed here (e.g. no memory cgroup), for reports. */
+  readonly notes: readonly string[];
   check(language: CompileLanguage, code: string | Uint8Array): Promise<CompileVerdict>;
   checkMany(
     language: CompileLanguage,
@@ -195,7 +198,9 @@ async function assertSandbox(tempDir: string): Promise<void> {
 class Checker implements CompileChecker {
   readonly toolchains: Partial<Record<CompileLanguage, string>>;
   readonly limits: CompileLimits;
+  readonly notes: string[] = [];
   #options: CompileCheckerOptions;
+  #cgroups = MemoryCgroups.create();
   #tempDir: string;
   #cache: VerdictCache | undefined;
   #pools = new Map<CompileLanguage, Promise<LanguagePool>>();
@@ -214,6 +219,9 @@ class Checker implements CompileChecker {
     this.limits = { ...DEFAULT_COMPILE_LIMITS, ...options.limits };
     this.#tempDir = tempDir;
     if (options.cache !== false) this.#cache = new VerdictCache(options.cacheDir);
+    if (this.#cgroups.note !== undefined) {
+      this.notes.push(`compiles run without a memory cgroup: ${this.#cgroups.note}`);
+    }
   }
 
   async #toolchain(language: CompileLanguage): Promise<string> {
@@ -240,6 +248,7 @@ class Checker implements CompileChecker {
       takeMax: this.#options.batchSize ?? COMPILE_SPECS[language].take,
       diagnosticsBytes: this.#options.diagnosticsBytes ?? DEFAULT_DIAGNOSTICS_BYTES,
       tempDir: this.#tempDir,
+      cgroups: this.#cgroups,
     });
     this.#ready.set(language, pool);
     return pool;
@@ -341,6 +350,7 @@ class Checker implements CompileChecker {
     const pools = await Promise.allSettled(this.#pools.values());
     await Promise.all(pools.map((p) => (p.status === "fulfilled" ? p.value.close() : undefined)));
     this.#pools.clear();
+    await this.#cgroups.remove();
     await Deno.remove(this.#tempDir, { recursive: true }).catch(() => {});
   }
 }
