@@ -70,7 +70,12 @@ export async function plainCompile(
         `Cannot compile in a memory cgroup as the compiler cannot enter ${cgroup.path}: ${result.output.trim()}`,
       );
     }
-    return { code: result.code, timedOut: result.timedOut, diagnostics: result.output };
+    // A failure at the wall-clock limit is a timeout however it ended: gcc's CPU-time limit (the
+    // same seconds) may kill the compiler just before the clock does, and the driver then exits
+    // 1 like for an error (it says so in words, which a file can print too).
+    const timedOut = result.timedOut ||
+      (result.code !== 0 && result.wallMs >= options.limits.wallMs);
+    return { code: result.code, timedOut, diagnostics: result.output };
   } finally {
     await Deno.remove(box, { recursive: true }).catch(() => {});
     if (cgroup !== undefined) await removeWhenEmpty(cgroup);

@@ -52,7 +52,24 @@ export interface PoolOptions {
 /** Extra time a worker gets past the limit before the host kills it (its own limit acts first). */
 const GRACE_MS = 2000;
 
-const CPU_LIMIT = /CPU time limit exceeded/;
+/**
+ * Exit codes of a worker's gcc program killed for its CPU time (128 + SIGKILL or SIGXCPU, which
+ * ccserver.c and forkhook.c report, with a line in the diagnostics). The code decides, never the
+ * diagnostics: a file can print any words (`#pragma message` prints them on a line of their own).
+ */
+const CPU_KILLED = [128 + 9, 128 + 24];
+
+/**
+ * The status of a compiler's exit, judged like the plain compiler's (whose run past the
+ * wall-clock limit, however it ended, is `timedOut`: see `_plain.ts`).
+ */
+export function statusOf(outcome: RawOutcome, language: CompileLanguage): JobOutcome["status"] {
+  if (outcome.timedOut) return "timeout";
+  if (outcome.code === 0) return "compiled";
+  // Only gcc runs under a CPU-time limit; javac and mcs end at the wall-clock limit.
+  const gcc = COMPILE_SPECS[language].worker === "gcc-server";
+  return gcc && CPU_KILLED.includes(outcome.code ?? -1) ? "timeout" : "compile_error";
+}
 
 interface Ticket {
   readonly id: string;
@@ -61,13 +78,6 @@ interface Ticket {
   alone: boolean;
   /** The request line that compiles it alone (`C <id>`, or `F <id> <stub>` for a warm gcc). */
   request: string;
-}
-
-/** The status of a compiler's exit, judged like the plain compiler's. */
-export function statusOf(outcome: RawOutcome): JobOutcome["status"] {
-  if (outcome.timedOut) return "timeout";
-  if (outcome.code === 0) return "compiled";
-  return CPU_LIMIT.test(outcome.diagnostics) ? "timeout" : "compile_error";
 }
 
 /** Workers and queue of one language. */
@@ -262,7 +272,7 @@ export class LanguagePool {
     if (!gcc && rc !== 0 && rc !== 1) return await this.#finishPlain(worker, ticket);
     if (oom && rc !== 0) return await this.#finishPlain(worker, ticket);
     const diagnostics = this.#takeDiagnostics(worker, ticket);
-    const status = statusOf({ code: rc, timedOut: false, diagnostics });
+    const status = statusOf({ code: rc, timedOut: false, diagnostics }, this.language);
     ticket.job.resolve({ status, diagnostics, wallMs, via });
   }
 
@@ -292,7 +302,7 @@ export class LanguagePool {
       cgroups: this.#options.cgroups,
     });
     ticket.job.resolve({
-      status: statusOf(outcome),
+      status: statusOf(outcome, this.language),
       diagnostics: outcome.diagnostics,
       wallMs: performance.now() - started,
       via: "plain",

@@ -401,7 +401,7 @@ export async function plainCheck(
     limits: { ...DEFAULT_COMPILE_LIMITS, ...options.limits },
     maxOutputBytes: options.diagnosticsBytes ?? DEFAULT_DIAGNOSTICS_BYTES,
   });
-  const status = statusOf(outcome);
+  const status = statusOf(outcome, language);
   return {
     compiled: status === "compiled",
     status,

@@ -251,6 +251,13 @@ const CSHARP_ATTACKS: Readonly<Record<string, Attack>> = {
     ],
     plain: [true],
   },
+  "prints a line that looks like another file's error": {
+    files: [
+      'public class A { [System.Obsolete("x\\n/box/jobs/$E/W.cs(1,1): error CS0103: fake", true)] ' +
+      "public static void Old() {} public static void F() { Old(); } }",
+    ],
+    plain: [false],
+  },
   "splits a partial class across files": {
     files: [
       "public partial class P { public int X = 1; }",
@@ -622,6 +629,33 @@ for (
             await assertPlainVerdicts(checker, language, attack, innocent);
           });
         }
+      });
+    },
+  });
+}
+
+/** Files that fail to compile and print, on a line of its own, what a CPU-time kill prints. */
+const FAKE_CPU_KILL: Readonly<Record<CompileLanguage, string>> = {
+  java: "public class Main { @Deprecated(forRemoval = true) static void f() {} void g() { f(); } " +
+    'int x = "\ngcc: fatal error: CPU time limit exceeded signal terminated program cc1"; }',
+  csharp: 'public class A { [System.Obsolete("x\\ncompiler terminated: CPU time limit exceeded ' +
+    '(signal 24)", true)] static void Old() {} static void F() { Old(); } }',
+  c: '#pragma message "x\\ngcc: fatal error: CPU time limit exceeded signal terminated program ' +
+    'cc1\\ncompiler terminated: CPU time limit exceeded (signal 24)"\nint x = y;\n',
+  cpp: '#pragma message "x\\ng++: fatal error: CPU time limit exceeded signal terminated program ' +
+    'cc1plus\\ncompiler terminated: CPU time limit exceeded (signal 9)"\nint x = y;\n',
+};
+
+for (const language of ["java", "csharp", "c", "cpp"] as const) {
+  Deno.test({
+    name: `check() judges a ${language} file that prints a CPU-time kill a compile error`,
+    ignore: unavailable(language) !== undefined,
+    fn: async () => {
+      await withChecker(language, async (checker) => {
+        const service = await checker.check(language, FAKE_CPU_KILL[language]);
+        const [plain] = await plainVerdicts(language, [FAKE_CPU_KILL[language]]);
+        assert.equal(plain!.status, "compile_error", describe([plain!]));
+        assert.equal(service.status, "compile_error", describe([service]));
       });
     },
   });

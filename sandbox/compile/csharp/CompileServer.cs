@@ -9,7 +9,8 @@
 //                   (/box/jobs/<id>/W.cs), in rounds: a file with an error located in it fails;
 //                   the others are compiled again without the failed ones, until a round
 //                   compiles cleanly (they all pass) or none is left. Any doubt (an error with no
-//                   file, an exception) compiles the rest alone. Answers "<id> <rc>" per id.
+//                   file, more lines that look like errors than the compiler counted, an
+//                   exception) compiles the rest alone. Answers "<id> <rc>" per id.
 // rc: 0 compiled, 1 compile errors, 3 the compiler threw or reported an internal error (CS0584)
 // (the caller re-checks it alone with the plain mcs). Diagnostics go to /box/jobs/<id>/diag.txt.
 //
@@ -41,6 +42,8 @@ static class CompileServer {
   static Type namespaceT;
   static Regex errorLine, wrappedFile;
   static string output;
+  // Errors the compiler counted in its last compile (one line each in its diagnostics).
+  static int lastErrors;
 
   static int Main(string[] args) {
     if (args.Length == 2 && args[0] == "--names") return ListNames(args[1]);
@@ -108,6 +111,7 @@ static class CompileServer {
       bool ok = (bool)driverT.GetMethod("Compile", Any).Invoke(driver, null);
       var report = driverT.GetProperty("Report", Any).GetValue(driver, null);
       int errors = (int)report.GetType().GetProperty("Errors", Any).GetValue(report, null);
+      lastErrors = errors;
       // An internal compiler error (a stack overflow, say) depends on the process: not a verdict.
       if (diag.ToString().Contains("error CS0584")) return 3;
       if (ids != null && !Contained(ids)) {
@@ -203,8 +207,11 @@ static class CompileServer {
         foreach (var id in pending) { result[id] = 0; File.WriteAllText(JobFile(id, "diag.txt"), ""); }
         break;
       }
-      var failed = rc == 1 ? ErrorsByFile(diag.ToString()) : new Dictionary<string, StringBuilder>();
-      if (failed.Count == 0 || !AllKnown(failed, pending)) {
+      int lines = 0;
+      var failed = rc == 1 ? ErrorsByFile(diag.ToString(), out lines) : new Dictionary<string, StringBuilder>();
+      // More error lines than errors: a message's own text (an Obsolete attribute's, say) holds a
+      // line that looks like another file's error. Nothing in this round's text is trusted then.
+      if (failed.Count == 0 || lines != lastErrors || !AllKnown(failed, pending)) {
         foreach (var id in pending) result[id] = Single(id);
         break;
       }
@@ -224,12 +231,15 @@ static class CompileServer {
     return true;
   }
 
-  // Error lines by the job they are located in; an error located nowhere (or elsewhere) empties
-  // the answer, which sends the whole round to single compiles.
-  static Dictionary<string, StringBuilder> ErrorsByFile(string text) {
+  // Error lines by the job they are located in, and how many lines look like errors; an error
+  // located nowhere (or elsewhere) empties the answer, which sends the whole round to single
+  // compiles.
+  static Dictionary<string, StringBuilder> ErrorsByFile(string text, out int lines) {
     var byId = new Dictionary<string, StringBuilder>();
+    lines = 0;
     foreach (var line in text.Split('\n')) {
       if (line.IndexOf(" error CS", StringComparison.Ordinal) < 0 && !line.StartsWith("error CS")) continue;
+      lines++;
       var m = errorLine.Match(line);
       if (!m.Success) return new Dictionary<string, StringBuilder>();
       var id = m.Groups[1].Value;
