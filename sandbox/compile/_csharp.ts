@@ -300,3 +300,13 @@ export function csharpBatchable(source: Uint8Array, names: CsharpReferenceNames)
   const lexer = new Lexer(text);
   return lexer.run() && !refusedTokens(lexer.tokens, names);
 }
+
+/**
+ * Whether a C# file may make mcs read a file of its choosing: a strong-name key file or container
+ * (`AssemblyKeyFile`, `AssemblyKeyName`), spelled out or through unicode escapes. In a worker it
+ * would find other jobs' files (a key a file brought along), so it is compiled in a fresh sandbox.
+ * Searched in the whole text: a comment or a string that says so only costs time.
+ */
+export function csharpNamesFiles(source: Uint8Array): boolean {
+  return /KeyFile|KeyName|\\[uU]/.test(new TextDecoder().decode(source));
+}

@@ -13,7 +13,7 @@ import { bwrapArgv } from "./_bwrap.ts";
 import type { WorkerPlan } from "./_build.ts";
 import { plainCompile, type RawOutcome } from "./_plain.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
-import { csharpBatchable } from "./_csharp.ts";
+import { csharpBatchable, csharpNamesFiles } from "./_csharp.ts";
 import type { MemoryCgroup, MemoryCgroups } from "./_memory.ts";
 import { namesOtherFiles, warmPlan } from "./_warm.ts";
 import { type Answer, PersistentWorker } from "./_worker.ts";
@@ -178,7 +178,14 @@ export class LanguagePool {
   async #process(worker: PersistentWorker, all: Ticket[]): Promise<void> {
     const spec = COMPILE_SPECS[this.language];
     const gcc = spec.worker === "gcc-server";
-    const fresh = gcc ? all.filter((t) => namesOtherFiles(t.job.source)) : [];
+    // A file that may read a file it names would find the worker's (other jobs', its own): it
+    // gets a fresh sandbox, where it finds what the plain compiler finds.
+    const names = gcc
+      ? namesOtherFiles
+      : spec.worker === "mcs-server"
+      ? csharpNamesFiles
+      : undefined;
+    const fresh = names === undefined ? [] : all.filter((t) => names(t.job.source));
     for (const t of fresh) await this.#finishFresh(t);
     const tickets = all.filter((t) => !fresh.includes(t));
     // Small files, written synchronously: cheaper than a trip through the I/O threads each.

@@ -26,6 +26,7 @@ import {
 import { bwrapArgv } from "../../sandbox/compile/_bwrap.ts";
 import { defaultBuildDir, planWorker } from "../../sandbox/compile/_build.ts";
 import { COMPILE_SPECS } from "../../sandbox/compile/_spec.ts";
+import { fixturePath } from "../_shared.ts";
 import { missingToolchain, onPath } from "./_toolchains.ts";
 
 /** Generous limits: a loaded machine must not turn a slow compile into a timeout here. */
@@ -352,6 +353,28 @@ Deno.test({
     } finally {
       await Deno.remove(box, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "check() lets no C# file sign with a key that another job brought along",
+  ignore: unavailable("csharp") !== undefined,
+  fn: async () => {
+    const key = Deno.readFileSync(fixturePath("compile_hostile/key.snk"));
+    await withChecker("csharp", async (checker) => {
+      const id = checker.stats().checked; // the key's job id: its folder is /box/jobs/<id>
+      const files = [
+        key,
+        `[assembly: System.Reflection.AssemblyKeyFile("/box/jobs/${id}/Program.cs")]\n` +
+        "public class A {}",
+        '[assembly: System.Reflection.AssemblyKeyFile("Program.cs")]\npublic class B {}',
+      ];
+      const service = await checker.checkMany("csharp", files);
+      const plain: CompileVerdict[] = [];
+      for (const file of files) plain.push(await plainCheck("csharp", file, { limits: LIMITS }));
+      assert.deepEqual(plain.map((v) => v.compiled), [false, false, false], describe(plain));
+      assert.deepEqual(service.map((v) => v.compiled), [false, false, false], describe(service));
+    });
   },
 });
 
