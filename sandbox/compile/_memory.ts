@@ -68,14 +68,18 @@ export class MemoryCgroup {
 
 /** The memory cgroups of one checker (or one plain compile). */
 export class MemoryCgroups {
-  /** Why compiles run without a memory cgroup here, when they do. */
-  readonly note: string | undefined;
-  readonly #base: string | undefined;
+  #base: string | undefined;
+  #note: string | undefined;
   #made = 0;
 
   private constructor(base: string | undefined, note: string | undefined) {
     this.#base = base;
-    this.note = note;
+    this.#note = note;
+  }
+
+  /** Why compiles run without a memory cgroup here, when they do. */
+  get note(): string | undefined {
+    return this.#note;
   }
 
   /** Makes this checker's folder, or notes why none can be made. */
@@ -88,25 +92,47 @@ export class MemoryCgroups {
     try {
       removeStale(parent);
       Deno.mkdirSync(base);
-      return new MemoryCgroups(base, undefined);
     } catch (error) {
-      const why = error instanceof Error ? error.message : String(error);
-      return new MemoryCgroups(undefined, `cannot make a memory cgroup under ${parent}: ${why}`);
+      return new MemoryCgroups(
+        undefined,
+        `cannot make a memory cgroup under ${parent}: ${why(error)}`,
+      );
     }
+    const cgroups = new MemoryCgroups(base, undefined);
+    const refused = canEnter(cgroups);
+    if (refused !== undefined) cgroups.#disable(refused);
+    return cgroups;
   }
 
-  /** A new cgroup named after `name` limited to `limitMb`; undefined where there are none. */
+  /**
+   * A new cgroup named after `name` limited to `limitMb`; undefined where there are none (and
+   * from the first that cannot be made on, with a note).
+   */
   make(name: string, limitMb: number): MemoryCgroup | undefined {
     if (this.#base === undefined) return undefined;
     const path = `${this.#base}/${name}-${this.#made++}`;
-    Deno.mkdirSync(path);
-    const bytes = String(limitMb * 1024 * 1024);
-    // Swap counts too where the kernel accounts it, so that swapping cannot lift the limit.
-    Deno.writeTextFileSync(`${path}/memory.limit_in_bytes`, bytes);
     try {
-      Deno.writeTextFileSync(`${path}/memory.memsw.limit_in_bytes`, bytes);
+      Deno.mkdirSync(path);
+      const bytes = String(limitMb * 1024 * 1024);
+      Deno.writeTextFileSync(`${path}/memory.limit_in_bytes`, bytes);
+    } catch (error) {
+      new MemoryCgroup(path).remove();
+      this.#disable(`cannot make a memory cgroup at ${path}: ${why(error)}`);
+      return undefined;
+    }
+    // Swap counts too where the kernel accounts it, so that swapping cannot lift the limit.
+    try {
+      Deno.writeTextFileSync(`${path}/memory.memsw.limit_in_bytes`, String(limitMb * 1024 * 1024));
     } catch { /* no swap accounting */ }
     return new MemoryCgroup(path);
+  }
+
+  /** Stops making cgroups, saying why; the folder made so far is removed. */
+  #disable(note: string): void {
+    const base = this.#base;
+    this.#base = undefined;
+    this.#note = note;
+    if (base !== undefined) removeTree(base);
   }
 
   /**
@@ -120,6 +146,30 @@ export class MemoryCgroups {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
+}
+
+/** Whether a process can enter a cgroup here (checked once per process): why not, if it cannot. */
+let enterRefused: string | undefined | null = null;
+
+function canEnter(cgroups: MemoryCgroups): string | undefined {
+  if (enterRefused !== null) return enterRefused;
+  const probe = cgroups.make("probe", 64);
+  if (probe === undefined) return cgroups.note;
+  const [program, ...args] = probe.wrap(["true"]);
+  try {
+    const result = new Deno.Command(program!, { args, stdout: "null", stderr: "piped" })
+      .outputSync();
+    const stderr = new TextDecoder().decode(result.stderr).trim();
+    enterRefused = result.code === 0 ? undefined : `cannot enter a memory cgroup: ${stderr}`;
+  } catch (error) {
+    enterRefused = `cannot enter a memory cgroup: ${why(error)}`;
+  }
+  probe.remove();
+  return enterRefused;
+}
+
+function why(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** This process's memory cgroup folder, from /proc/self/cgroup. */

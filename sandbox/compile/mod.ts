@@ -198,7 +198,6 @@ async function assertSandbox(tempDir: string): Promise<void> {
 class Checker implements CompileChecker {
   readonly toolchains: Partial<Record<CompileLanguage, string>>;
   readonly limits: CompileLimits;
-  readonly notes: string[] = [];
   #options: CompileCheckerOptions;
   #cgroups = MemoryCgroups.create();
   #tempDir: string;
@@ -219,9 +218,11 @@ class Checker implements CompileChecker {
     this.limits = { ...DEFAULT_COMPILE_LIMITS, ...options.limits };
     this.#tempDir = tempDir;
     if (options.cache !== false) this.#cache = new VerdictCache(options.cacheDir);
-    if (this.#cgroups.note !== undefined) {
-      this.notes.push(`compiles run without a memory cgroup: ${this.#cgroups.note}`);
-    }
+  }
+
+  get notes(): string[] {
+    const note = this.#cgroups.note;
+    return note === undefined ? [] : [`compiles run without a memory cgroup: ${note}`];
   }
 
   async #toolchain(language: CompileLanguage): Promise<string> {
