@@ -78,6 +78,14 @@ function hasRefusedCharacter(text: string): boolean {
 }
 
 const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+function isIdentifierStart(code: number): boolean {
+  return (code >= 0x61 && code <= 0x7a) || (code >= 0x41 && code <= 0x5a) || code === 0x5f;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
 const DIGIT = /[0-9]/;
 const HEX = /[0-9A-Fa-f]/;
 const PUNCTUATION = "{}()[];,.:?+-*/%&|^!~=<>";
@@ -106,19 +114,31 @@ class Lexer {
 
   #step(): boolean {
     const text = this.#text;
+    const code = text.charCodeAt(this.#i);
+    if (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) return this.#blanks();
+    if (isIdentifierStart(code)) return this.#identifier(this.#i);
     const c = text[this.#i]!;
     const next = text[this.#i + 1] ?? "";
-    if (c === " " || c === "\t" || c === "\n" || c === "\r") return this.#skip(1);
     if (c === "/" && next === "/") return this.#lineComment();
     if (c === "/" && next === "*") return this.#blockComment();
     if (c === '"') return this.#string();
     if (c === "@") return next === '"' ? this.#verbatim() : this.#identifier(this.#i + 1);
     if (c === "'") return this.#character();
-    if (/[A-Za-z_]/.test(c)) return this.#identifier(this.#i);
-    if (DIGIT.test(c) || (c === "." && DIGIT.test(next))) return this.#number();
+    if (isDigit(code) || (c === "." && isDigit(text.charCodeAt(this.#i + 1)))) {
+      return this.#number();
+    }
     if (c === ":" && next === ":") return this.#push("punctuation", "::", 2);
     if (PUNCTUATION.includes(c)) return this.#push("punctuation", c, 1);
     return false;
+  }
+
+  #blanks(): boolean {
+    const text = this.#text;
+    let code = text.charCodeAt(++this.#i);
+    while (code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d) {
+      code = text.charCodeAt(++this.#i);
+    }
+    return true;
   }
 
   #skip(n: number): boolean {
@@ -132,8 +152,11 @@ class Lexer {
   }
 
   #lineComment(): boolean {
-    const end = this.#text.slice(this.#i).search(/[\r\n]/);
-    this.#i = end < 0 ? this.#text.length : this.#i + end;
+    const text = this.#text;
+    let code = text.charCodeAt(this.#i);
+    while (this.#i < text.length && code !== 0x0a && code !== 0x0d) {
+      code = text.charCodeAt(++this.#i);
+    }
     return true;
   }
 
