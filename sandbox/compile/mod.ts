@@ -34,10 +34,15 @@
  *
  * Every compiler runs under bubblewrap (no network, its own PID and IPC namespaces, read-only
  * /usr and /etc, a private tmpfs /tmp and one private writable folder) with memory and time
- * limits. A worker that passes the time limit is killed and restarted and the file is a timeout;
- * a file whose compile kills a worker, or that a worker cannot vouch for, is decided by the plain
- * compiler alone. A file that times out in a worker would time out in the plain compiler too,
- * which starts colder, except for timing noise near the limit.
+ * limits, each worker and each plain compile in a memory cgroup of the memory limit where one can
+ * be made (`_memory.ts`; {@linkcode CompileChecker.notes} says when not). A worker that passes the
+ * time limit is killed and restarted and the file is a timeout; a file whose compile kills a
+ * worker, fails while the OOM killer struck in its worker, or that a worker cannot vouch for, is
+ * decided by the plain compiler alone. A file that times out in a worker would time out in the
+ * plain compiler too, which starts colder, except for timing noise near the limit. No file can
+ * change another's verdict (see the sandbox README): files that could read other jobs' files get a
+ * fresh sandbox, C# batches take only files proven to stay inside their wrapper, warm compilers
+ * start each file from a state no file has touched, and each job's outputs end with it.
  *
  * Diagnostics are the compiler's, truncated; those of a batched C# file name its wrapped copy.
  *
