@@ -204,6 +204,18 @@ const CSHARP_ATTACKS: Readonly<Record<string, Attack>> = {
     ],
     plain: [false, false],
   },
+  "hides a brace behind a long \\x escape in a character literal": {
+    files: [`public class A { char c = '\\x0041}'; } } ${HELPER} class Pad {`, USES_HELPER],
+    plain: [false, false],
+  },
+  "hides braces in an interpolated verbatim string": {
+    files: [`public class A { string s = $@"{"}"}"; } } ${HELPER} class Pad {`, USES_HELPER],
+    plain: [false, false],
+  },
+  "swallows a brace into a lone @": {
+    files: [`public class A { int x = 1 @} } ${HELPER} class Pad {`, USES_HELPER],
+    plain: [false, false],
+  },
   "swallows a brace into a number's exponent": {
     files: [`public class A { double d = 1e}; } ${HELPER} class Pad {`, USES_HELPER],
     plain: [false, false],
@@ -504,6 +516,13 @@ const JAVA_ATTACKS: Readonly<Record<string, Attack>> = {
     files: ["@interface Mark {}\npublic class Main {}", "@Mark public class Main {}"],
     plain: [true, false],
   },
+  "defines the same class as a later file with other members": {
+    files: [
+      "public class Main { static int secret = 1; }",
+      "public class Main { int g() { return Main.secret; } }",
+    ],
+    plain: [true, false],
+  },
   "declares a class of java.lang": {
     files: [
       "package java.lang;\npublic class Main {}",
@@ -594,6 +613,13 @@ const C_ATTACKS: Readonly<Record<string, Attack>> = {
   "defines an assembler macro a later file calls": {
     files: ['__asm__(".macro evil\\n.endm");\nint a;\n', '__asm__("evil");\nint b;\n'],
     plain: [true, false],
+  },
+  "renames a later file's symbols with redefine_extname": {
+    files: [
+      "#pragma redefine_extname f g\nint a;\n",
+      'int f(void) { return 0; }\n__asm__(".ifndef f\\n.error \\"renamed\\"\\n.endif");\n',
+    ],
+    plain: [true, true],
   },
   "counts with __COUNTER__ before a later file": {
     files: ["int a = __COUNTER__;\n", '_Static_assert(__COUNTER__ == 0, "fresh");\nint b;\n'],
