@@ -107,7 +107,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const loaded = options.tasks ?? await loadSplit(options, trainSplit(options));
   checkRewardLanguages(config.rewardWeights, new Set(loaded.tasks.map((t) => t.language)));
   const reportsDir = options.reportsDir ?? "reports";
-  const runDir = join(reportsDir, "training", options.runName ?? defaultRunName(options));
+  const runDir = join(
+    reportsDir,
+    "training",
+    checkRunName(options.runName ?? defaultRunName(options)),
+  );
   await prepareRunDir(runDir, config, options.fresh ?? false);
   const start = await loadTrainablePolicy(options.model, { valueHeadSeed: config.seed });
   const reference = start.policy.reference();
@@ -262,6 +266,16 @@ export function defaultRunName(
 ): string {
   const model = basename(resolve(options.model)).replace(/[^A-Za-z0-9._-]+/g, "_");
   return `${options.benchmark.name}-${model}-s${options.config.seed}`.replace(/^[._]+/, "");
+}
+
+const RUN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._:@+=,-]{0,199}$/;
+
+/** Returns `name` when the leaderboard can serve it as a folder name; throws otherwise. */
+function checkRunName(name: string): string {
+  if (RUN_NAME.test(name)) return name;
+  throw new RangeError(
+    `Cannot name a training run "${name}" as run names are letters, digits and . _ : @ + = , - and do not start with a dot: pass another --run`,
+  );
 }
 
 /** Refuses to resume a run whose stored configuration differs (naming the fields). */
