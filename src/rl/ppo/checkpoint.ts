@@ -18,11 +18,18 @@ import type { Adam } from "./adam.ts";
 import type { PpoConfig } from "./config.ts";
 import type { KlState } from "./kl.ts";
 
-/** `trainer_state.json`. */
-export interface TrainerState {
-  /** Iterations finished. */
+/** What every trainer's `trainer_state.json` holds (PPO's and SFT's). */
+export interface CheckpointState {
+  /** Which trainer wrote it. */
+  readonly kind: string;
+  /** Iterations (PPO) or steps (SFT) finished. */
   readonly iteration: number;
   readonly optimizerSteps: number;
+}
+
+/** PPO's `trainer_state.json`. */
+export interface TrainerState extends CheckpointState {
+  readonly kind: "ppo";
   readonly kl: KlState;
   /** Tasks taken from the data order so far. */
   readonly cursor: number;
@@ -37,11 +44,11 @@ export function checkpointDir(runDir: string, iteration: number): string {
 }
 
 /** Writes a checkpoint atomically (a temporary folder, then a rename); returns its folder. */
-export async function saveCheckpoint(
+export async function saveCheckpoint<S extends CheckpointState>(
   runDir: string,
   policy: ActorCritic,
   adam: Adam,
-  state: TrainerState,
+  state: S,
   tokenizerFrom: string,
 ): Promise<string> {
   const final = checkpointDir(runDir, state.iteration);

@@ -219,6 +219,7 @@ async function loop(
 
 function initialState(config: PpoConfig): TrainerState {
   return {
+    kind: "ppo",
     iteration: 0,
     optimizerSteps: 0,
     kl: {

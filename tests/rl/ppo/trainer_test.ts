@@ -198,3 +198,20 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "train() with critic warm-up leaves the policy unchanged while the value head learns",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await setUp();
+    try {
+      const { log } = await train(options(dir, { iterations: 3, criticWarmup: 2, klCoef: 0.05 }));
+      // The rollouts of iteration 3 come from the policy after two warm-up updates.
+      assert.deepEqual(log.map((e) => e.kl), [0, 0, 0]);
+      assert.ok(log.every((e) => e.valueLoss > 0));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
