@@ -27,6 +27,8 @@ export interface ZygoteStep {
   readonly cache?: string;
   /** With `python`: run the request's `harness` after the program. */
   readonly harness?: boolean;
+  /** With `harness`: the program's name the tests may see even where it shadows a builtin. */
+  readonly entryPoint?: string;
 }
 
 /** One execution: its files (written to a fresh work dir) and steps. */
