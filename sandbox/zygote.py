@@ -528,7 +528,9 @@ def _payload(config, step, limits, fds, seccomp):
         os.dup2(fds["stderr"], 2)
         keep = [fds["pre"]]
         if step.get("python"):
-            keep += [fds["post"], fds["request"], fds["token"]]
+            keep.append(fds["post"])
+        if step.get("harness"):
+            keep += [fds["request"], fds["token"]]
         _close_from(3, keep)
         if config.isolation == "bwrap":
             # The OOM killer takes the program before the handler and the zygote.
@@ -633,7 +635,8 @@ class Handler:
         pre_r, fds["pre"] = os.pipe2(os.O_CLOEXEC)
         python = bool(step.get("python"))
         post_r, fds["post"] = os.pipe2(os.O_CLOEXEC) if python else (None, None)
-        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if python else (None, None)
+        harness = python and bool(step.get("harness"))
+        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if harness else (None, None)
         fds["request"] = self.request_fd
         os.set_blocking(pre_r, False)
         if post_r is not None:
@@ -650,7 +653,10 @@ class Handler:
         if token_w is not None:
             # Made after the fork, so that P's memory never held it before the harness reads it.
             token = os.urandom(16).hex()
-            os.write(token_w, token.encode())
+            try:
+                os.write(token_w, token.encode())
+            except BrokenPipeError:  # P is gone already (or closed it): no token for anyone
+                pass
             os.close(token_w)
         try:
             watch = self._watch(pid, (out_r, err_r), limits, output_limit, started, children_before)
