@@ -109,6 +109,7 @@ export class Zygote {
   readonly #pending: Pending[] = [];
   #nextId = 1;
   #alive = true;
+  #seccomp = false;
   #stderr = "";
   #encoder = new TextEncoder();
 
@@ -148,6 +149,11 @@ export class Zygote {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Whether the launcher filters its programs' system calls (known once it is ready). */
+  get seccomp(): boolean {
+    return this.#seccomp;
   }
 
   /** Requests sent and not yet answered. */
@@ -232,7 +238,10 @@ export class Zygote {
       this.kill();
       return;
     }
-    if (message.ready) return ready();
+    if (message.ready) {
+      this.#seccomp = (message as { seccomp?: boolean }).seccomp === true;
+      return ready();
+    }
     const pending = this.#pending[0];
     if (!pending || (message.id !== pending.id && message.id !== undefined)) {
       this.#stderr += `\nunexpected launcher answer: ${line.slice(0, 200)}`;
