@@ -67,7 +67,10 @@ export async function sampleParses(
   code: string,
 ): Promise<boolean> {
   const request = benchmark.request(task, code);
-  return await parsesCleanly(request.code, request.language);
+  const program = request.harness === undefined
+    ? request.code
+    : `${request.code}\n\n${request.harness}`;
+  return await parsesCleanly(program, request.language);
 }
 
 /** What the model wrote, and the part of the reference it had to write. */
