@@ -80,11 +80,7 @@ function buildGroups(runs: readonly RunEntry[]): BoardGroup[] {
  * and `null` (no value) has none.
  */
 export function competitionRanks(sorted: readonly (number | null)[]): (number | null)[] {
-  return sorted.map((value, i) => {
-    if (value === null) return null;
-    const first = sorted.findIndex((v) => v === value);
-    return first + 1;
-  });
+  return sorted.map((value) => value === null ? null : sorted.indexOf(value) + 1);
 }
 
 function compareRuns(a: RunEntry, b: RunEntry, headline: string): number {
