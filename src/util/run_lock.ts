@@ -83,11 +83,15 @@ async function writeHolder(file: Deno.FsFile): Promise<void> {
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
 
+/** Who holds the lock, as its file says; the holder writes it just after locking, so wait a bit. */
 async function holderText(path: string): Promise<string> {
-  try {
-    const holder = JSON.parse(await Deno.readTextFile(path)) as Holder;
-    return `pid ${holder.pid} on ${holder.host}, since ${holder.since}`;
-  } catch {
-    return "a process that has not yet said who it is";
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      const holder = JSON.parse(await Deno.readTextFile(path)) as Holder;
+      return `pid ${holder.pid} on ${holder.host}, since ${holder.since}`;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
   }
+  return "a process that has not said who it is";
 }
