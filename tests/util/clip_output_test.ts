@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { clipExecution, clipText, shareBudget } from "../../src/util/clip_output.ts";
-import type { Execution } from "../../src/types.ts";
+import { join } from "node:path";
+import { getBenchmark } from "../../benchmarks/mod.ts";
+import { runBenchmark } from "../../src/run.ts";
+import { readJsonl } from "../../src/util/jsonl.ts";
+import type { Execution, SampleResult } from "../../src/types.ts";
+import { fixturePath } from "../_shared.ts";
 
 const bytes = (text: string) => Buffer.byteLength(text, "utf8");
 
@@ -81,4 +86,44 @@ Deno.test("clipExecution()", async (t) => {
     const small = { ...execution, stdout: "ok", cases: [] };
     assert.equal(clipExecution(small), small);
   });
+});
+
+Deno.test("runBenchmark() stores flooding output within the per-sample budget", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ppocoder-flood-" });
+  try {
+    // Each sample writes 1 MiB to stdout and to stderr before its function is defined: before,
+    // every step kept up to the output limit of both, and 24 samples wrote about 48 MB.
+    const flood = "import sys\nsys.stdout.write('o' * 1048000 + 'END-OUT')\n" +
+      "sys.stderr.write('e' * 1048000 + 'END-ERR')\n";
+    const tasks = (await Deno.readTextFile(fixturePath("mbpp/mbpp_small.jsonl"))).trim().split("\n")
+      .map((line) => JSON.parse(line) as { task_id: number; code: string });
+    const samples = join(dir, "samples.jsonl");
+    await Deno.writeTextFile(
+      samples,
+      tasks.flatMap((t) =>
+        [0, 1, 2].map(() => JSON.stringify({ task_id: t.task_id, solution: flood + t.code }))
+      ).join("\n") + "\n",
+    );
+    const { runDir, report } = await runBenchmark(getBenchmark("mbpp"), {
+      model: `samples:${samples}`,
+      data: fixturePath("mbpp/mbpp_small.jsonl"),
+      allowUnverified: true,
+      split: "all",
+      k: [1],
+      workers: 2,
+      limits: { wallMs: 10_000, outputBytes: 2 * 1024 * 1024 },
+      reportsDir: join(dir, "reports"),
+    });
+    assert.equal(report.statusCounts.passed, 24);
+    const size = (await Deno.stat(join(runDir, "executions.jsonl"))).size;
+    assert.ok(size < 24 * 40 * 1024, `executions.jsonl is ${size} bytes`);
+    const [first] = await readJsonl<SampleResult>(join(runDir, "executions.jsonl"));
+    assert.match(
+      first!.execution.stdout,
+      /^o+\n\[\.\.\. \d+ of 1048007 bytes cut here \.\.\.\]\no+END-OUT$/,
+    );
+    assert.match(first!.execution.stderr, /of 1048007 bytes cut here[\s\S]*END-ERR$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
