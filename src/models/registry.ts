@@ -10,6 +10,7 @@ import { createSamplesBackend } from "./samples.ts";
 import { OpenAiBackend } from "./openai.ts";
 import { onnxOptionsFrom, openAiOptionsFrom } from "./_backend_options.ts";
 import type { ModelBackend } from "./backend.ts";
+import { didYouMean } from "../util/did_you_mean.ts";
 
 /** Backend options from the command line (`--backend api=chat`, `base-url=URL`, ...). */
 export type BackendOptions = Readonly<Record<string, string>>;
@@ -74,7 +75,8 @@ export function createModelBackend(
   if (entry === undefined) {
     const known = Object.values(MODEL_BACKENDS).map((b) => b.usage).join("; ");
     throw new RangeError(
-      `Cannot use model "${spec}" as "${prefix}" is not a known backend: use one of ${known}`,
+      `Cannot use model "${spec}" as "${prefix}" is not a known backend` +
+        `${didYouMean(prefix, Object.keys(MODEL_BACKENDS))}: use one of ${known}`,
     );
   }
   if (prefix !== "reference" && argument === "") {

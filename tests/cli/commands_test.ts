@@ -11,6 +11,8 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import denoJson from "../../deno.json" with { type: "json" };
 import { fixturePath } from "../_shared.ts";
+import { getBenchmark } from "../../benchmarks/mod.ts";
+import { runBenchmark } from "../../src/run.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TASKS = Object.entries(denoJson.tasks as Record<string, string>)
@@ -102,6 +104,38 @@ Deno.test("deno task bench on a user's mistakes", async (t) => {
         /\nerror: Cannot use --backend timeout=5 with the reference backend as it takes no options: remove it/,
       );
       assert.doesNotMatch(stderr, STACK);
+    });
+    await t.step("an unknown backend or backend option names the one meant", async () => {
+      const backend = await bench("--data", data, "--model", "opnai:gpt");
+      assert.equal(backend.code, 1);
+      assert.match(
+        backend.stderr,
+        /\nerror: Cannot use model "opnai:gpt" as "opnai" is not a known backend \(did you mean openai\?\): use one of /,
+      );
+      const option = await bench(
+        "--data",
+        data,
+        "--model",
+        "openai:gpt",
+        "--backend",
+        "concurency=64",
+      );
+      assert.equal(option.code, 1);
+      assert.match(
+        option.stderr,
+        /\nerror: Cannot use --backend concurency=64 with the openai backend as it knows only: api, .* \(did you mean concurrency\?\)\n$/,
+      );
+    });
+    await t.step("runBenchmark() refuses a data path that does not exist, first", async () => {
+      await assert.rejects(
+        runBenchmark(getBenchmark("mbpp"), { data: "does/not/exist", reportsDir: reports }),
+        {
+          name: "NotFound",
+          message: `Cannot read the dataset as --data "does/not/exist" does not exist: pass the ` +
+            `dataset file or the folder that holds it, or leave --data out to use ` +
+            `$PPOCODER_DATA, the cache or a download`,
+        },
+      );
     });
     await t.step("an unknown benchmark names the one meant", async () => {
       const { code, stderr } = await task("bench", ["mbp"]);
