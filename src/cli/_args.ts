@@ -365,7 +365,13 @@ export function number(
   const value = Number(text);
   const { min = -Infinity, max = Infinity } = range;
   if (text.trim() === "" || !Number.isFinite(value) || value < min || value > max) {
-    const bounds = Number.isFinite(min) || Number.isFinite(max) ? ` from ${min} to ${max}` : "";
+    const bounds = Number.isFinite(min) && Number.isFinite(max)
+      ? ` from ${min} to ${max}`
+      : Number.isFinite(min)
+      ? ` of at least ${min}`
+      : Number.isFinite(max)
+      ? ` of at most ${max}`
+      : "";
     throw new UsageError(`option --${flag} must be a number${bounds}: current value is "${text}"`);
   }
   return value;

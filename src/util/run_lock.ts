@@ -46,9 +46,18 @@ interface Holder {
  * {@linkcode RunFolderBusyError} at once, naming the process that holds it.
  */
 export async function lockRunFolder(dir: string): Promise<RunLock> {
-  await Deno.mkdir(dir, { recursive: true });
   const path = join(dir, LOCK_FILE);
-  const file = await Deno.open(path, { read: true, write: true, create: true });
+  let file: Deno.FsFile;
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    file = await Deno.open(path, { read: true, write: true, create: true });
+  } catch (error) {
+    throw new Error(
+      `Cannot create the run folder "${dir}": ${(error as Error).message}: pass --reports DIR ` +
+        `with a folder this user can write`,
+      { cause: error },
+    );
+  }
   if (!await file.tryLock(true)) {
     file.close();
     throw new RunFolderBusyError(

@@ -152,6 +152,10 @@ Deno.test("value helpers", async (t) => {
       `option --top-p must be a number from 0 to 1: current value is "2"`,
     );
     rejects(() => number("t", "warm"), `option --t must be a number: current value is "warm"`);
+    rejects(
+      () => number("temperature", "-1", { min: 0 }),
+      `option --temperature must be a number of at least 0: current value is "-1"`,
+    );
   });
   await t.step("choice()", () => {
     assert.equal(choice("sandbox", "none", ["bwrap", "none"]), "none");

@@ -33,6 +33,13 @@ Deno.test("lockRunFolder()", async (t) => {
       }
     });
 
+    await t.step("says which folder it cannot create, and what to pass", async () => {
+      await assert.rejects(lockRunFolder("/proc/no-such/mbpp/run"), {
+        message:
+          /^Cannot create the run folder "\/proc\/no-such\/mbpp\/run": .*: pass --reports DIR with a folder this user can write$/,
+      });
+    });
+
     await t.step("is free again once released", async () => {
       const lock = await lockRunFolder(runDir);
       lock.release();
