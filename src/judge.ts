@@ -70,10 +70,14 @@ export async function judgeSamples(
   return { results, executed: pending.length, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Results an earlier attempt stored, by sample key, read as a stream and cut to the budget. */
+/**
+ * Results an earlier attempt stored, by sample key, read as a stream and cut to the budget. A
+ * stored sandbox_error was the sandbox's fault, not the sample's: it is left out, so judged again.
+ */
 async function readStored(path: string, budget: number): Promise<Map<string, SampleResult>> {
   const byKey = new Map<string, SampleResult>();
   for await (const { value } of iterateJsonl<SampleResult>(path, { allowTruncatedTail: true })) {
+    if (value.execution.status === "sandbox_error") continue;
     const execution = clipExecution(value.execution, budget);
     byKey.set(sampleKey(value.taskId, value.index), { ...value, execution });
   }
