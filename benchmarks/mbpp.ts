@@ -75,6 +75,7 @@ export const mbpp: Benchmark = {
   promptTemplate: "mbpp-austin2021-v1",
   completesPrompt: false,
   stop: ["[DONE]"],
+  officialId: (task: Task) => task.id.replace(/^mbpp\//, "Mbpp/"),
   load: loadMbpp,
   prompt: mbppPrompt,
   request(task: Task, code: string): ExecuteRequest {
