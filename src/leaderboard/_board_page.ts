@@ -114,7 +114,15 @@ function runRow(group: BoardGroup, run: RunEntry, index: number): Html {
   return html`<tr class="${index === 0 ? "best" : ""}">
 <td class="num">${index + 1}</td>
 <td><a href="${runPath(run.ref)}">${run.summary.id}</a>${where(run)}</td>
-<td>${config.model.backend} · <code>${config.model.id}</code></td>
+<td>${
+    config.imported === undefined ? "" : html`
+      <strong>imported</strong> ·
+    `
+  }${
+    config.name === undefined ? "" : html`
+      ${config.name} ·
+    `
+  }${config.model.backend} · <code>${config.model.id}</code></td>
 <td class="muted">${settingsText(run)}</td>
 <td class="nowrap">${formatDate(provenance.startedAt)}</td>
 ${group.metrics.map((m) => html`<td class="num">${formatMetric(m, metrics[m])}</td>`)}
@@ -139,6 +147,9 @@ function where(run: RunEntry): Html | string {
 /** Sampling and prompt settings in one short line. */
 export function settingsText(run: RunEntry): string {
   const { sampling, shots } = run.summary.config;
+  if ("unknown" in sampling) {
+    return `n=${sampling.n} sampling unknown (${sampling.unknown}) shots=${shots}`;
+  }
   return `n=${sampling.n} T=${sampling.temperature} top-p=${sampling.topP} top-k=${sampling.topK} ` +
     `max=${sampling.maxTokens} shots=${shots} seed=${sampling.seed}`;
 }
