@@ -4,12 +4,15 @@
  * @module
  */
 
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BENCHMARKS, getBenchmark } from "../../benchmarks/mod.ts";
 import { runBenchmark } from "../run.ts";
 import { ProgressBar } from "./_progress.ts";
 import { formatSummary } from "./_summary.ts";
 import { MODEL_BACKENDS } from "../models/registry.ts";
+import { parseLimitsPreset } from "../limits_presets.ts";
+import { BIGCODE_RESULTS, EVALPLUS_RESULTS, HUMAN_EVAL_RESULTS } from "../interop/export.ts";
 import type { RunOptions } from "../run.ts";
 import type { Sampling } from "../models/backend.ts";
 import type { IsolationMode, Limits } from "../../sandbox/types.ts";
@@ -25,10 +28,16 @@ Model and data:
                         (default: reference)
   --split NAME          dataset split (each benchmark's default otherwise)
   --limit N             only the first N tasks
+  --tasks SPEC          tasks by id: 11,12 or 11-20 (ranges of numeric ids), @FILE (ids one per
+                        line), or samples (the tasks the samples file covers); an unknown id is an error
   --filter KEY=VALUE    keep tasks whose meta field matches (repeatable), e.g. difficulty=introductory
   --data PATH           dataset file or folder (else $PPOCODER_DATA, the cache, then a download)
   --allow-unverified    accept dataset files whose sha256 differs from the pinned one
   --shots N             few-shot examples in the prompt (default 0)
+  --sanitize on|off     sanitize raw model text (cut at stops, extract code and the definitions the
+                        entry point needs) or run it verbatim after the prompt, as human-eval does
+                        (default: off for samples: and reference, on for models)
+  --name NAME           a name for the model in reports and the run folder (default: its id)
   --backend KEY=VALUE   backend option (repeatable), e.g. api=chat, base-url=http://127.0.0.1:8000/v1
 Sampling:
   --n N  --temperature T  --top-p P  --top-k K  --max-tokens N  --stop TEXT (repeatable)  --seed S
@@ -36,12 +45,42 @@ Sampling:
 Sandbox:
   --sandbox bwrap|none  isolation (default bwrap; none is recorded in the report)
   --workers N           concurrent executions (default: CPU cores)
-  --timeout MS  --cpu-time MS  --memory MB  --processes N  --output-bytes N
+  --limits PRESET       ppocoder (10 s), human-eval (3 s per program; HumanEval's default) or
+                        evalplus (max(4 s, 4 x the gold time) per task, gold timed once per machine)
+  --timeout MS  --cpu-time MS  --memory MB  --processes N  --output-bytes N (override the preset)
 Output:
   --reports DIR         root of run folders (default reports)
   --fresh               start the run over instead of resuming it
-  --json                print the report path and metrics as JSON instead of a table
+  --json                print the report path, the run's files and metrics as JSON instead of a table
 `;
+
+// Flags of issue 13 (fidelity and interop), kept together so that they move as one block.
+const FIDELITY_FLAGS = {
+  tasks: { type: "string" },
+  sanitize: { type: "string" },
+  name: { type: "string" },
+  limits: { type: "string" },
+} as const;
+
+function fidelityOptions(values: Values): Partial<RunOptions> {
+  return {
+    ...optional("tasks", values.tasks),
+    ...optional("sanitize", onOff("sanitize", values.sanitize)),
+    ...optional("name", values.name),
+    ...optional(
+      "limitsPreset",
+      values.limits === undefined ? undefined : parseLimitsPreset(values.limits),
+    ),
+  };
+}
+
+function onOff(flag: string, text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (text === "on" || text === "off") return text === "on";
+  throw new RangeError(
+    `Cannot parse --${flag} as it must be "on" or "off": current value is "${text}"`,
+  );
+}
 
 const FLAGS = {
   model: { type: "string" },
@@ -71,6 +110,7 @@ const FLAGS = {
   fresh: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  ...FIDELITY_FLAGS,
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true }>>[
@@ -106,6 +146,7 @@ export function parseBenchArgs(
     limits: limits(values),
     ...optional("reportsDir", values.reports),
     ...(values.fresh ? { fresh: true } : {}),
+    ...fidelityOptions(values),
   };
   return { benchmark: positionals[0]!, options, json: values.json ?? false };
 }
@@ -197,7 +238,18 @@ async function main(args: string[]): Promise<number> {
   bars.generate.finish();
   bars.judge.finish();
   if (parsed.json) {
-    console.log(JSON.stringify({ report: result.reportPath, metrics: result.report.metrics }));
+    const file = (name: string) => join(result.runDir, name);
+    console.log(JSON.stringify({
+      report: result.reportPath,
+      files: {
+        generations: file("generations.jsonl"),
+        executions: file("executions.jsonl"),
+        humanEvalResults: file(HUMAN_EVAL_RESULTS),
+        evalplusResults: file(EVALPLUS_RESULTS),
+        bigcodeResults: file(BIGCODE_RESULTS),
+      },
+      metrics: result.report.metrics,
+    }));
   } else {
     console.log(formatSummary(result.report, result.reportPath));
   }
