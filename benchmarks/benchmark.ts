@@ -26,6 +26,12 @@ export interface DatasetFile {
   /** File name looked up under `--data`, `PPOCODER_DATA` and the cache. */
   readonly name: string;
   readonly sha256: string;
+  /**
+   * sha256 of the file's content once gunzipped (of the bytes themselves when it is not
+   * gzipped): a copy that differs only in its packing (the unpacked `HumanEval.jsonl` of
+   * `HumanEval.jsonl.gz`) is the same data and is accepted without `--allow-unverified`.
+   */
+  readonly contentSha256?: string;
   /** Canonical download location. */
   readonly url: string;
 }
