@@ -18,7 +18,13 @@
  */
 
 import { resolveDatasetFile } from "./_dataset.ts";
-import { applyLimit, FieldReader, parseJsonlRecords, readDatasetText } from "./_records.ts";
+import {
+  applyLimit,
+  FieldReader,
+  type LineRecord,
+  parseJsonlRecords,
+  readDatasetRecords,
+} from "./_records.ts";
 import type { Execution, Task } from "../src/types.ts";
 import type { Benchmark, DatasetSpec, LoadedTasks, LoadOptions } from "./benchmark.ts";
 import type { ExecuteRequest } from "../sandbox/types.ts";
@@ -87,7 +93,8 @@ async function loadHumanEval(options: LoadOptions = {}): Promise<LoadedTasks> {
   }
   const file = DATASET.files[0];
   const resolved = await resolveDatasetFile(DATASET, file, options);
-  const problems = parseHumanEval(await readDatasetText(resolved.path), resolved.path);
+  const records = await readDatasetRecords(resolved.path, "HumanEval problem");
+  const problems = humanEvalProblems(records, resolved.path);
   const tasks = problems.map((p) => humanEvalTask(p, split));
   return {
     tasks: applyLimit(tasks, options.limit),
@@ -99,7 +106,15 @@ async function loadHumanEval(options: LoadOptions = {}): Promise<LoadedTasks> {
 
 /** Parses the (gunzipped) text of `HumanEval.jsonl.gz`; errors name the file and line. */
 export function parseHumanEval(text: string, path: string): HumanEvalProblem[] {
-  return parseJsonlRecords(text, path, "HumanEval problem").map(({ line, value }) => {
+  return humanEvalProblems(parseJsonlRecords(text, path, "HumanEval problem"), path);
+}
+
+/** HumanEval problems from records (JSONL lines or parquet rows: `openai_humaneval`'s columns). */
+export function humanEvalProblems(
+  records: readonly LineRecord[],
+  path: string,
+): HumanEvalProblem[] {
+  return records.map(({ line, value }) => {
     const fields = new FieldReader(value, `HumanEval problem at "${path}" line ${line}`);
     return {
       taskId: fields.string("task_id"),
