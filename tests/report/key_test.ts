@@ -31,6 +31,12 @@ Deno.test("the comparability key identifies data by content and leaves k out", a
       assert.equal(other.runDir, jsonl.runDir);
       assert.equal("k" in jsonl.report.keyFields, false);
     });
+    await t.step("--name names the run folder and the report, not the key", async () => {
+      const named = await run(fixturePath("fidelity/humaneval.jsonl"), { name: "my model" });
+      assert.equal(named.report.config.name, "my model");
+      assert.match(named.runDir, /\/my_model-[0-9a-f]{12}$/);
+      assert.equal(named.report.comparabilityKey, jsonl.report.comparabilityKey);
+    });
     await t.step("another task set: another key", async () => {
       const fewer = await run(fixturePath("fidelity/humaneval.jsonl"), { tasks: "0-2" });
       assert.notEqual(fewer.report.comparabilityKey, jsonl.report.comparabilityKey);
