@@ -7,21 +7,26 @@
  */
 
 import { join } from "node:path";
-import { type GenerateResult, generateSamples } from "./generate.ts";
-import { judgeSamples } from "./judge.ts";
+import { type GenerateResult, generateSamples, GENERATIONS_FILE } from "./generate.ts";
+import { EXECUTIONS_FILE, judgeSamples } from "./judge.ts";
 import { buildReport } from "./report/build.ts";
-import { comparabilityKey, keyFieldsSummary } from "./report/key.ts";
+import { comparabilityKey, keyFieldsSummary, tasksDigest } from "./report/key.ts";
 import { harnessVersion, hostInfo } from "./report/provenance.ts";
 import { writeFileAtomic } from "./util/atomic_write.ts";
+import { countLines } from "./util/jsonl.ts";
+import { LOCK_FILE, lockRunFolder, type RunLock } from "./util/run_lock.ts";
 import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
 import { createModelBackend } from "./models/registry.ts";
-import { sanitize } from "./models/sanitize.ts";
-import { parsesCleanly } from "./metrics/syntax_rate.ts";
-import type { Benchmark, LoadedTasks } from "../benchmarks/benchmark.ts";
+import { sampleCode, sampleParses, samplePrompt } from "./sample_path.ts";
+import { selectTaskIds } from "./task_selection.ts";
+import { withGenerationStore } from "./generation_store.ts";
+import { judgingBenchmark, presetExecutorLimits, type PresetJudging } from "./limits_presets.ts";
+import { writeInteropFiles } from "./interop/export.ts";
+import type { Benchmark, LimitsPresetName, LoadedTasks } from "../benchmarks/benchmark.ts";
 import type { ModelBackend, Sampling } from "./models/backend.ts";
 import type { Executor, IsolationMode, Limits } from "../sandbox/types.ts";
-import type { Report, RunConfig } from "./report/schema.ts";
+import type { Report, RunConfig, UnknownSampling } from "./report/schema.ts";
 import type { Sample, SampleResult, Task } from "./types.ts";
 
 /** Options of {@linkcode runBenchmark}. */
@@ -46,8 +51,41 @@ export interface RunOptions {
   readonly reportsDir?: string;
   /** Delete the run folder first instead of resuming it. */
   readonly fresh?: boolean;
+  /** Bytes of program output stored per sample (head and tail). @default 32768 */
+  readonly storedOutputBytes?: number;
+  /** `--tasks`: task ids, ranges, `@FILE`, or `samples` (see `src/task_selection.ts`). */
+  readonly tasks?: string;
+  /**
+   * Sanitize raw text (cut at stops, extract code and the definitions the entry point needs), or
+   * run it verbatim after the prompt it continues. @default false for `samples:` and
+   * `reference`, true for backends that sample a model
+   */
+  readonly sanitize?: boolean;
+  /** `--limits`: a limits preset. @default the benchmark's (`ppocoder` where it names none) */
+  readonly limitsPreset?: LimitsPresetName;
+  /** A name for the model, shown instead of its id and used for the run folder. */
+  readonly name?: string;
+  /**
+   * Root of the generations store (`src/generation_store.ts`), or false for none.
+   * @default `<reportsDir>/.generations`
+   */
+  readonly generationStore?: string | false;
+  /** Cache folder of the `evalplus` preset's gold times. @default ~/.cache/ppocoder/gold-times */
+  readonly goldTimesDir?: string;
   readonly log?: (message: string) => void;
+  /** Called once the run folder is taken, before any generation. */
+  readonly onStart?: (start: RunStart) => void;
+  /** Called at the start of each stage with the work already done, then as work completes. */
   readonly onProgress?: (stage: "generate" | "judge", done: number, total: number) => void;
+}
+
+/** What a run starts from: its folder, its size, and what an earlier attempt stored. */
+export interface RunStart {
+  readonly runDir: string;
+  readonly tasks: number;
+  readonly samplesPerTask: number;
+  /** Complete records of an earlier attempt in `generations.jsonl` and `executions.jsonl`. */
+  readonly stored: { readonly generations: number; readonly executions: number };
 }
 
 /** What a finished run returns. */
@@ -76,16 +114,24 @@ export async function runBenchmark(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const startedAt = new Date().toISOString();
-  const loaded = selectTasks(await benchmark.load(loadOptions(options)), options);
-  assertTasks(benchmark, loaded);
-  const backend = await createModelBackend(options.model ?? "reference", {
-    ...options.backendOptions,
-  });
+  await assertDataExists(options.data);
+  const all = await benchmark.load(loadOptions(options));
+  const created = await createModelBackend(
+    options.model ?? "reference",
+    { ...options.backendOptions },
+    options.log === undefined ? {} : { log: options.log },
+  );
+  const store = options.generationStore ?? join(options.reportsDir ?? "reports", ".generations");
+  const backend = store === false ? created : withGenerationStore(created, store);
   try {
+    const covered = created.coveredTasks?.(all.tasks, all.split);
+    const loaded = await selectTasks(all, options, covered);
+    assertTasks(benchmark, loaded);
+    const preset = options.limitsPreset ?? benchmark.limitsPreset ?? "ppocoder";
     const executor = await createExecutor({
       ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
       ...(options.workers === undefined ? {} : { workers: options.workers }),
-      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      limits: { ...presetExecutorLimits(preset), ...options.limits },
       languages: [...new Set(loaded.tasks.map((t) => t.language))],
     });
     try {
@@ -107,21 +153,31 @@ async function runStages(
   startedAt: string,
 ): Promise<RunResult> {
   const sampling = samplingFor(benchmark, backend, loaded.tasks, options);
-  const config = runConfig(benchmark, loaded, backend, sampling, options);
+  const preset = options.limitsPreset ?? benchmark.limitsPreset ?? "ppocoder";
+  const judging = await judgingBenchmark(preset, benchmark, loaded.tasks, executor, {
+    ...(options.limits === undefined ? {} : { explicit: options.limits }),
+    ...(options.goldTimesDir === undefined ? {} : { cacheDir: options.goldTimesDir }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  const config = runConfig(benchmark, loaded, backend, sampling, options, judging, preset);
   const keyFields = {
     benchmark: benchmark.name,
     datasetSha256: loaded.sha256,
     split: loaded.split,
     filter: config.filter,
     taskIds: loaded.tasks.map((t) => t.id),
+    tasksSha256: tasksDigest(loaded.tasks.map((t) => taskContent(benchmark, t, config.shots))),
     promptTemplate: benchmark.promptTemplate,
     shots: config.shots,
     n: sampling.n,
-    k: config.k,
+    sanitize: config.sanitize ?? false,
+    limitsPreset: preset,
     limits: executor.limits,
   };
   const key = comparabilityKey(keyFields);
-  const runDir = await prepareRunDir(options, benchmark, key, config);
+  const runDir = runDirOf(options, benchmark, key, config);
+  using _lock = await takeRunDir(runDir, options.fresh ?? false);
+  options.onStart?.(await runStart(runDir, loaded.tasks.length, sampling.n));
   const tasksById = new Map(loaded.tasks.map((t) => [t.id, t]));
   const { samples, generated, tokens } = await generate(
     benchmark,
@@ -131,8 +187,11 @@ async function runStages(
     runDir,
     options,
   );
-  const judged = await judgeSamples(samples, tasksById, benchmark, executor, {
+  const judged = await judgeSamples(samples, tasksById, judging.benchmark, executor, {
     runDir,
+    ...(options.storedOutputBytes === undefined
+      ? {}
+      : { storedOutputBytes: options.storedOutputBytes }),
     onProgress: (done, total) => options.onProgress?.("judge", done, total),
   });
   const summary = await benchmark.summarize?.(groupJudged(loaded.tasks, samples, judged.results));
@@ -164,6 +223,7 @@ async function runStages(
   });
   const reportPath = join(runDir, "report.json");
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 1) + "\n");
+  await writeInteropFiles(runDir, { benchmark, report, tasks: loaded.tasks, samples, ...judged });
   const resumed = {
     samples: samples.length - generated,
     executions: judged.results.length - judged.executed,
@@ -182,8 +242,7 @@ async function syntaxCounts(
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const sample of samples) {
-    const request = benchmark.request(tasks.get(sample.taskId)!, sample.code);
-    const ok = await parsesCleanly(request.code, request.language);
+    const ok = await sampleParses(benchmark, tasks.get(sample.taskId)!, sample.code);
     counts.set(sample.taskId, (counts.get(sample.taskId) ?? 0) + (ok ? 1 : 0));
   }
   return counts;
@@ -210,8 +269,15 @@ function loadOptions(options: RunOptions) {
   };
 }
 
-/** Keeps the tasks whose meta fields match every `--filter`, then the first `--limit`. */
-export function selectTasks(loaded: LoadedTasks, options: RunOptions): LoadedTasks {
+/**
+ * Keeps the tasks whose meta fields match every `--filter`, then those `--tasks` names (`covered`:
+ * the tasks a samples file has), then the first `--limit`.
+ */
+export async function selectTasks(
+  loaded: LoadedTasks,
+  options: RunOptions,
+  covered?: readonly Task[],
+): Promise<LoadedTasks> {
   const filter = Object.entries(options.filter ?? {});
   for (const [field] of filter) {
     if (loaded.tasks.some((task) => Object.hasOwn(task.meta, field))) continue;
@@ -223,7 +289,23 @@ export function selectTasks(loaded: LoadedTasks, options: RunOptions): LoadedTas
   const kept = loaded.tasks.filter((task) =>
     filter.every(([field, value]) => String(task.meta[field]) === value)
   );
-  return { ...loaded, tasks: kept.slice(0, options.limit ?? Infinity) };
+  const chosen = options.tasks === undefined ? kept : await selectTaskIds(kept, options.tasks, {
+    split: loaded.split,
+    ...(covered === undefined ? {} : { covered }),
+  });
+  return { ...loaded, tasks: chosen.slice(0, options.limit ?? Infinity) };
+}
+
+/** What defines a task for the comparability key: its content as the model and judge see it. */
+function taskContent(benchmark: Benchmark, task: Task, shots: number) {
+  return {
+    id: task.id,
+    language: task.language,
+    prompt: benchmark.prompt(task, { shots }),
+    reference: task.reference,
+    ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
+    check: task.check,
+  };
 }
 
 function assertTasks(benchmark: Benchmark, loaded: LoadedTasks): void {
@@ -253,7 +335,20 @@ function runConfig(
   backend: ModelBackend,
   sampling: Sampling,
   options: RunOptions,
+  judging: PresetJudging,
+  preset: LimitsPresetName,
 ): RunConfig {
+  const k = options.k ?? [1, 10, 100];
+  if (options.k !== undefined && loaded.tasks.every((t) => t.check.kind === "compile")) {
+    throw new RangeError(
+      `Cannot report pass@${
+        k.join(",")
+      } on ${benchmark.name} as its tasks have no tests (they are only compiled): leave out --k`,
+    );
+  }
+  const unknown: UnknownSampling | undefined = backend.samplingSource === undefined
+    ? undefined
+    : { n: sampling.n, unknown: backend.samplingSource };
   return {
     benchmark: benchmark.name,
     dataset: {
@@ -269,28 +364,75 @@ function runConfig(
     promptTemplate: benchmark.promptTemplate,
     shots: options.shots ?? 0,
     model: backend.identity,
-    sampling,
-    k: options.k ?? [1, 10, 100],
+    ...(options.name === undefined ? {} : { name: options.name }),
+    sampling: unknown ?? sampling,
+    sanitize: options.sanitize ?? backend.samplingSource === undefined,
+    ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+    limits: {
+      preset,
+      ...(judging.perTaskWallMs === undefined ? {} : { perTaskWallMs: judging.perTaskWallMs }),
+      ...(judging.goldMs === undefined ? {} : { goldMs: judging.goldMs }),
+    },
+    k: loaded.tasks.every((t) => t.check.kind === "compile") ? [] : k,
   };
 }
 
 /** The run folder: named after the model and a hash of everything that shapes the results. */
-async function prepareRunDir(
+function runDirOf(
   options: RunOptions,
   benchmark: Benchmark,
   key: string,
   config: RunConfig,
-): Promise<string> {
+): string {
   const identity = sha256(canonicalJson({ key, model: config.model, sampling: config.sampling }));
-  const slug = config.model.id.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(-40);
-  const runDir = join(
-    options.reportsDir ?? "reports",
-    benchmark.name,
-    `${slug}-${identity.slice(0, 12)}`,
-  );
-  if (options.fresh) await Deno.remove(runDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(runDir, { recursive: true });
-  return runDir;
+  const slug = (config.name ?? config.model.id).replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^[._]+/, "").slice(-40);
+  return join(options.reportsDir ?? "reports", benchmark.name, `${slug}-${identity.slice(0, 12)}`);
+}
+
+/**
+ * Takes the run folder for this process until the returned lock is disposed: a second run of the
+ * same command is refused while this one lives. `fresh` empties it first.
+ */
+async function takeRunDir(runDir: string, fresh: boolean): Promise<Disposable & RunLock> {
+  const lock = await lockRunFolder(runDir);
+  try {
+    if (fresh) await emptyRunDir(runDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return { ...lock, [Symbol.dispose]: () => lock.release() };
+}
+
+/** Removes everything in a run folder but its lock (which this process holds). */
+async function emptyRunDir(runDir: string): Promise<void> {
+  for await (const entry of Deno.readDir(runDir)) {
+    if (entry.name !== LOCK_FILE) await Deno.remove(join(runDir, entry.name), { recursive: true });
+  }
+}
+
+async function runStart(runDir: string, tasks: number, samplesPerTask: number): Promise<RunStart> {
+  const [generations, executions] = await Promise.all([
+    countLines(join(runDir, GENERATIONS_FILE)),
+    countLines(join(runDir, EXECUTIONS_FILE)),
+  ]);
+  return { runDir, tasks, samplesPerTask, stored: { generations, executions } };
+}
+
+/** `--data` names a file or folder that must exist: no silent fallback to another copy. */
+async function assertDataExists(data: string | undefined): Promise<void> {
+  if (data === undefined) return;
+  try {
+    await Deno.stat(data);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Deno.errors.NotFound(
+      `Cannot read the dataset as --data "${data}" does not exist: pass the dataset file or ` +
+        `the folder that holds it, or leave --data out to use $PPOCODER_DATA, the cache or a ` +
+        `download`,
+    );
+  }
 }
 
 function generate(
@@ -305,14 +447,13 @@ function generate(
   return generateSamples(tasks, backend, {
     runDir,
     sampling,
-    prompt: (task) => benchmark.prompt(task, { shots }),
+    prompt: (task) => samplePrompt(benchmark, task, shots),
     toCode: (task, raw, isProgram) =>
-      isProgram ? raw : sanitize(raw, {
-        language: task.language,
+      sampleCode(benchmark, task, raw, {
+        sanitize: options.sanitize ?? backend.samplingSource === undefined,
         style: backend.style ?? "completion",
         stop: sampling.stop,
-        ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
-        ...(benchmark.completesPrompt ? { prompt: task.prompt } : {}),
+        isProgram,
       }),
     onProgress: (done, total) => options.onProgress?.("generate", done, total),
   });

@@ -321,8 +321,11 @@ Deno.test("execute() isolates each execution", async (t) => {
       assert.equal(second.status, "passed", seen(second));
     });
     await t.step("the program runs as an unprivileged user in its own PID namespace", async () => {
+      // A Python program is PID 1 of its own namespace, and is not dumpable: no /proc/self/mem.
       const code = "import os\nassert os.getuid() != 0 and os.geteuid() != 0\n" +
         "pids = [p for p in os.listdir('/proc') if p.isdigit()]\nassert pids == ['1'], pids\n" +
+        "try:\n    open('/proc/self/mem', 'rb').read(1)\n    raise SystemExit('read its memory')\n" +
+        "except PermissionError:\n    pass\n" +
         "assert os.getcwd() == '/box'";
       const execution = await run(code);
       assert.equal(execution.status, "passed", seen(execution));
@@ -370,12 +373,12 @@ Deno.test("execute() in compile mode only compiles", async () => {
   });
 });
 
-Deno.test("execute() restarts a launcher that died and reports sandbox_error", async () => {
+Deno.test("execute() runs again, on a new launcher, an execution whose launcher died", async () => {
   await withExecutor({ workers: 1 }, async (executor) => {
     const running = executor.execute({
       language: "python",
       mode: "test",
-      code: "import time\ntime.sleep(5)",
+      code: "import time\ntime.sleep(2)",
     });
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The launcher itself (python, below the worker's bwrap), so that its sandbox winds down
@@ -386,8 +389,9 @@ Deno.test("execute() restarts a launcher that died and reports sandbox_error", a
       )
     );
     assert.ok(killed, "no worker to kill");
+    // The death was the sandbox's fault, not the program's: never its verdict.
     const execution = await running;
-    assert.equal(execution.status, "sandbox_error", seen(execution));
+    assert.equal(execution.status, "passed", seen(execution));
     const next = await executor.execute({ language: "python", mode: "test", code: "pass" });
     assert.equal(next.status, "passed", seen(next));
   });
