@@ -10,7 +10,7 @@ import { JsonlAppender, readJsonl } from "./util/jsonl.ts";
 import { forEachConcurrently, sampleKey } from "./generate.ts";
 import type { Benchmark } from "../benchmarks/benchmark.ts";
 import type { Executor } from "../sandbox/types.ts";
-import type { Sample, SampleResult, Task } from "./types.ts";
+import type { Execution, Sample, SampleResult, Task } from "./types.ts";
 
 /** File name of the execution records in a run folder. */
 export const EXECUTIONS_FILE = "executions.jsonl";
@@ -48,10 +48,7 @@ export async function judgeSamples(
   try {
     await forEachConcurrently(pending, executor.workers * 2, async (sample) => {
       const task = tasks.get(sample.taskId)!;
-      const execution = benchmark.judge(
-        task,
-        await executor.execute(benchmark.request(task, sample.code)),
-      );
+      const execution = await judgeSample(benchmark, task, sample.code, executor);
       const result: SampleResult = { taskId: sample.taskId, index: sample.index, execution };
       await appender.append(result);
       byKey.set(sampleKey(sample.taskId, sample.index), result);
@@ -62,4 +59,21 @@ export async function judgeSamples(
   }
   const results = samples.map((s) => byKey.get(sampleKey(s.taskId, s.index))!);
   return { results, executed: pending.length, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The verdict of one sample's code: the benchmark's own `evaluate` where it has one (several
+ * executions, e.g. EvalPlus's base and plus tests), else request, execute, judge. Bench and a
+ * trainer's reward both judge through this.
+ */
+export async function judgeSample(
+  benchmark: Benchmark,
+  task: Task,
+  code: string,
+  executor: Executor,
+): Promise<Execution> {
+  if (benchmark.evaluate) {
+    return await benchmark.evaluate(task, code, (request) => executor.execute(request));
+  }
+  return benchmark.judge(task, await executor.execute(benchmark.request(task, code)));
 }

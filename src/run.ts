@@ -89,7 +89,8 @@ export async function runBenchmark(
       languages: [...new Set(loaded.tasks.map((t) => t.language))],
     });
     try {
-      return await runStages(benchmark, loaded, backend, executor, options, startedAt);
+      const prepared = (await benchmark.prepare?.(loaded, executor)) ?? loaded;
+      return await runStages(benchmark, prepared, backend, executor, options, startedAt);
     } finally {
       await executor.close();
     }
@@ -162,6 +163,14 @@ async function runStages(
     throughput: { executions: judged.executed, seconds: judged.seconds },
     ...usageOf(backend, tokens),
   });
+  for (const [name, text] of Object.entries(summary?.files ?? {})) {
+    if (!/^[\w.-]+$/.test(name)) {
+      throw new RangeError(
+        `Cannot write ${benchmark.name}'s file "${name}" as its name must be a plain file name`,
+      );
+    }
+    await writeFileAtomic(join(runDir, name), text);
+  }
   const reportPath = join(runDir, "report.json");
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 1) + "\n");
   const resumed = {
@@ -310,7 +319,7 @@ function generate(
       isProgram ? raw : sanitize(raw, {
         language: task.language,
         style: backend.style ?? "completion",
-        stop: sampling.stop,
+        stop: task.stop ?? sampling.stop,
         ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
         ...(benchmark.completesPrompt ? { prompt: task.prompt } : {}),
       }),

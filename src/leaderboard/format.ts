@@ -6,7 +6,7 @@
 
 /** Whether a metric is a rate shown as a percentage. */
 export function isRate(metric: string): boolean {
-  return /^pass@\d+$/.test(metric) || metric.endsWith("_rate");
+  return /^(?:[a-z]+_)?pass@\d+$/.test(metric) || metric.endsWith("_rate");
 }
 
 /** Whether a "metric" is a count (`tasks`, `samples`, `compile_errors/<cause>`), not a score. */
