@@ -19,12 +19,12 @@
 
 export type * from "./src/types.ts";
 export { EXECUTION_STATUSES } from "./src/types.ts";
-export { BENCHMARKS, getBenchmark } from "./benchmarks/mod.ts";
+export { assertTrainable, BENCHMARKS, getBenchmark } from "./benchmarks/mod.ts";
 export type * from "./benchmarks/benchmark.ts";
 export { DatasetError, resolveDatasetFile, type ResolveOptions } from "./benchmarks/_dataset.ts";
 export { DEFAULT_SAMPLING, runBenchmark, type RunOptions, type RunResult } from "./src/run.ts";
 export { type GenerateOptions, generateSamples } from "./src/generate.ts";
-export { type JudgeOptions, type JudgeResult, judgeSamples } from "./src/judge.ts";
+export { type JudgeOptions, type JudgeResult, judgeSample, judgeSamples } from "./src/judge.ts";
 export { meanPassAtK, passAtK } from "./src/metrics/pass_at_k.ts";
 export * from "./src/metrics/mod.ts";
 export { createModelBackend, MODEL_BACKENDS } from "./src/models/registry.ts";
