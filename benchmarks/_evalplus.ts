@@ -30,6 +30,7 @@ import { join } from "node:path";
 import { defaultCacheDir, resolveDatasetFile } from "./_dataset.ts";
 import { applyLimit, preview } from "./_records.ts";
 import { meanPassAtK } from "../src/metrics/pass_at_k.ts";
+import { parsesCleanly } from "../src/metrics/syntax_rate.ts";
 import { writeFileAtomic } from "../src/util/atomic_write.ts";
 import type { CaseResult, Execution, ExecutionStatus, Task } from "../src/types.ts";
 import type {
@@ -169,7 +170,7 @@ export function evalPlusBenchmark(config: EvalPlusConfig): Benchmark {
     judge: (_task, execution) => refineExecution(execution),
     prepare: (loaded, executor) => prepareEvalPlus(config, loaded, executor),
     evaluate: evaluateEvalPlus,
-    summarize: (judged) => Promise.resolve(summarizeEvalPlus(config, judged)),
+    summarize: (judged) => summarizeEvalPlus(config, judged),
   };
 }
 
@@ -603,11 +604,14 @@ async function forEachLimited<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
 }
 
-/** base and plus pass@k side by side, and EvalPlus's `eval_results.json`. */
-function summarizeEvalPlus(
+/**
+ * base and plus pass@k side by side, the syntax rate of the samples' own code (the programs hold
+ * it as a string), and EvalPlus's `eval_results.json`.
+ */
+async function summarizeEvalPlus(
   config: EvalPlusConfig,
   judged: readonly JudgedTask[],
-): BenchmarkSummary {
+): Promise<BenchmarkSummary> {
   const outcomes = judged.map(({ results }) => ({
     n: results.length,
     base: results.filter((r) => suiteStatus(r, 0) === "pass").length,
@@ -619,6 +623,10 @@ function summarizeEvalPlus(
     metrics[`base_pass@${k}`] = meanPassAtK(outcomes.map((o) => ({ n: o.n, passed: o.base })), k);
     metrics[`plus_pass@${k}`] = meanPassAtK(outcomes.map((o) => ({ n: o.n, passed: o.plus })), k);
   }
+  const samples = judged.flatMap((j) => j.samples);
+  let clean = 0;
+  for (const sample of samples) clean += (await parsesCleanly(sample.code, "python")) ? 1 : 0;
+  metrics.syntax_rate = samples.length === 0 ? null : clean / samples.length;
   return { metrics, files: { "eval_results.json": evalResultsJson(config, judged, metrics) } };
 }
 

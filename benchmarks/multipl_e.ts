@@ -36,8 +36,8 @@ interface MultiplELanguage {
   readonly language: Language;
   /** The records' `language` field. */
   readonly fileLanguage: string;
-  /** The program the sandbox's row runs for MultiPL-E's program, where they differ. */
-  readonly adapt?: (program: string) => string;
+  /** The program the sandbox's row runs for MultiPL-E's program (`tests` its end), where they differ. */
+  readonly adapt?: (program: string, tests: string) => string;
   /** Output by which the language's evaluation container fails a run that exited 0. */
   readonly failsOn?: { readonly stdout?: RegExp; readonly stderr?: RegExp };
 }
@@ -59,6 +59,8 @@ interface MultiplELanguage {
  *   import (see `_javatuples.ts`).
  * - `ts`: MultiPL-E compiles with `tsc` and runs node, whose `require` the tests call; the row runs
  *   Deno, which has no `require` in a module, so one line first makes node's.
+ * - `php`: a program whose code ends after a closing `?>` would print its tests as text and pass;
+ *   the tests are put back in PHP (see `phpTestsInCode`).
  */
 export const MULTIPLE_LANGUAGES = {
   cpp: { language: "cpp", fileLanguage: "cpp" },
@@ -71,7 +73,7 @@ export const MULTIPLE_LANGUAGES = {
   go: { language: "go", fileLanguage: "go_test.go", adapt: goMain, failsOn: { stdout: /FAIL/ } },
   java: { language: "java", fileLanguage: "java", adapt: javaMain },
   js: { language: "javascript", fileLanguage: "js" },
-  php: { language: "php", fileLanguage: "php" },
+  php: { language: "php", fileLanguage: "php", adapt: phpTestsInCode },
   rs: { language: "rust", fileLanguage: "rs" },
   ts: {
     language: "typescript",
@@ -117,6 +119,20 @@ func main() {
 	testing.Main(func(pattern, name string) (bool, error) { return true, nil }, []testing.InternalTest{${list}}, nil, nil)
 }
 `;
+}
+
+/**
+ * PHP: tests that run. A program whose code ends outside PHP (after a closing `?>`, as chat
+ * answers often do) would print the tests as text and exit 0; MultiPL-E's completions never end
+ * so (its stop token `\n?>` cuts them first). A closing tag followed by nothing is dropped, and
+ * after one followed by text the tests are opened with `<?php`.
+ */
+function phpTestsInCode(program: string, tests: string): string {
+  const code = program.slice(0, program.length - tests.length);
+  const close = code.lastIndexOf("?>");
+  if (close < 0 || close < code.lastIndexOf("<?php")) return program;
+  const after = code.slice(close + 2);
+  return after.trim() === "" ? `${code.slice(0, close)}${after}${tests}` : `${code}<?php\n${tests}`;
 }
 
 /** Java: javatuples in the file, and a `Main` that runs `Problem` with assertions on. */
@@ -293,7 +309,12 @@ export function multiplERequest(task: Task, code: string): ExecuteRequest {
   }
   const spec: MultiplELanguage = MULTIPLE_LANGUAGES[keyOf(task)];
   const program = `${code}\n${task.check.harness}`;
-  return { language: spec.language, mode: "test", code: spec.adapt?.(program) ?? program };
+  const tests = `\n${task.check.harness}`;
+  return {
+    language: spec.language,
+    mode: "test",
+    code: spec.adapt?.(program, tests) ?? program,
+  };
 }
 
 /** The sandbox's verdict, failed where the language's container looks at the output. */

@@ -172,6 +172,15 @@ Deno.test({
           assert.equal(broken.compiled, false);
         });
       }
+      await t.step("php: code that ends after `?>` still runs its tests", async () => {
+        const task = first("php");
+        const judge = (completion: string) =>
+          judgeCode(multiplE, executor, task, task.prompt + completion);
+        assert.equal((await judge(`${COMPLETIONS.php.stub}?>\n`)).status, "failed");
+        assert.equal((await judge(`${COMPLETIONS.php.stub}?>\n<p>html</p>\n`)).status, "failed");
+        const right = await judge(`${COMPLETIONS.php.right}?>\n`);
+        assert.equal(right.status, "passed", right.stdout + right.stderr);
+      });
     });
   },
 });
