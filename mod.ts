@@ -19,7 +19,7 @@
 
 export type * from "./src/types.ts";
 export { EXECUTION_STATUSES } from "./src/types.ts";
-export { BENCHMARKS, getBenchmark } from "./benchmarks/mod.ts";
+export { assertTrainable, BENCHMARKS, getBenchmark } from "./benchmarks/mod.ts";
 export type * from "./benchmarks/benchmark.ts";
 export { DatasetError, resolveDatasetFile, type ResolveOptions } from "./benchmarks/_dataset.ts";
 export { DEFAULT_SAMPLING, runBenchmark, type RunOptions, type RunResult } from "./src/run.ts";

@@ -15,6 +15,18 @@
  * replaces `NEW_LINE` for non-Python targets and turns `▁` into `_`, which corrupts strings; this
  * one restores string literals.
  *
+ * Two things the format loses are put back from the language's rules:
+ *
+ * - XLCoST's data was made from code whose string escapes had been read: `"Yes\n"` became
+ *   `" Yes STRNEWLINE "`. A raw newline inside a C, C++, Java, C#, JavaScript or one-line Python
+ *   string does not compile, so `STRNEWLINE` and `TABSYMBOL` come back as the escapes `\n` and
+ *   `\t` there (as raw characters where the literal holds them: PHP, Python's triple quotes, C#'s
+ *   `@"..."`, JavaScript's template strings), and the tokenizer reads those escapes as the same
+ *   markers, so a model's `"\n"` is scored against the reference's `STRNEWLINE`.
+ * - `NEW_LINE` only ends preprocessor lines, and the format has none before one: a `#define` that
+ *   follows `using namespace std ;` arrives on the same line. In C, C++ and C#, a directive token
+ *   that is not inside a preprocessor line starts a new line.
+ *
  * @module
  */
 
@@ -27,8 +39,21 @@ const STRING_PREFIX = /^(?:[rRbBuUfF]{1,2}|@|\$|\$@|@\$|L|u8)$/;
 
 /** Turns one line of an XLCoST `-tok` file back into code. */
 export function detokenizeXlcost(line: string, language: TranslationLanguage): string {
-  const tokens = joinStrings(line.trim().split(/ +/).filter((t) => t !== ""));
-  return language === "python" ? layoutPython(tokens) : layoutOther(tokens);
+  const tokens = joinStrings(line.trim().split(/ +/).filter((t) => t !== ""), language);
+  return language === "python" ? layoutPython(tokens) : layoutOther(tokens, language);
+}
+
+/** Languages whose preprocessor directives must start a line. */
+const PREPROCESSED: ReadonlySet<TranslationLanguage> = new Set(["c", "cpp", "csharp"]);
+
+/**
+ * Whether a literal reads escapes and cannot hold a raw newline, so that `STRNEWLINE` is written
+ * `\n` in it: not in PHP (its strings hold newlines), Python's triple quotes, C#'s verbatim
+ * `@"..."` or JavaScript's template strings.
+ */
+function readsEscapes(quote: string, prefix: string, language: TranslationLanguage): boolean {
+  if (language === "php" || quote.length === 3 || quote === "`") return false;
+  return !prefix.includes("@");
 }
 
 /**
@@ -36,7 +61,7 @@ export function detokenizeXlcost(line: string, language: TranslationLanguage): s
  * the content tokens glued together with `▁` as space, `STRNEWLINE` as a newline and `TABSYMBOL`
  * as a tab, and the closing quote (a quote preceded by an odd number of `\` tokens is content).
  */
-function joinStrings(tokens: readonly string[]): string[] {
+function joinStrings(tokens: readonly string[], language: TranslationLanguage): string[] {
   const out: string[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i]!;
@@ -61,9 +86,11 @@ function joinStrings(tokens: readonly string[]): string[] {
       out.push(token); // no closing quote: not a string after all
       continue;
     }
-    const text = content.join("").replaceAll(SPACE, " ").replaceAll("STRNEWLINE", "\n")
-      .replaceAll("TABSYMBOL", "\t");
     const prefix = out.length > 0 && STRING_PREFIX.test(out.at(-1)!) ? out.pop()! : "";
+    const escapes = readsEscapes(quote, prefix, language);
+    const text = content.join("").replaceAll(SPACE, " ")
+      .replaceAll("STRNEWLINE", escapes ? "\\n" : "\n")
+      .replaceAll("TABSYMBOL", escapes ? "\\t" : "\t");
     out.push(`${prefix}${quote}${text}${quote}`);
     i = j + (triple ? 2 : 0);
   }
@@ -103,12 +130,19 @@ function layoutPython(tokens: readonly string[]): string {
   return lines.join("\n") + "\n";
 }
 
-/** Other languages: `NEW_LINE` is a line break; tokens stay one space apart. */
-function layoutOther(tokens: readonly string[]): string {
+/**
+ * Other languages: `NEW_LINE` is a line break; tokens stay one space apart. In C, C++ and C# a
+ * directive (`#define`, `# include`, ...) outside a preprocessor line starts a new line.
+ */
+function layoutOther(tokens: readonly string[], language: TranslationLanguage): string {
   const lines: string[][] = [[]];
   for (const token of tokens) {
+    const line = lines.at(-1)!;
+    const directive = PREPROCESSED.has(language) && token.startsWith("#") && line.length > 0 &&
+      !line[0]!.startsWith("#");
     if (token === "NEW_LINE") lines.push([]);
-    else lines.at(-1)!.push(token);
+    else if (directive) lines.push([token]);
+    else line.push(token);
   }
   return lines.map((line) => line.join(" ")).filter((line) => line !== "").join("\n") + "\n";
 }
@@ -127,11 +161,26 @@ function tokenizeV14International(text: string): string {
     .join(" ");
 }
 
-/** A string literal as TransCoder writes it: `"Hello World"` becomes `" Hello ▁ World "`. */
-export function tokenizeStringLiteral(literal: string): string {
-  const spaced = literal.replaceAll(" ", ` ${SPACE} `).replaceAll("\n", " STRNEWLINE ")
+/**
+ * A string literal as TransCoder writes it: `"Hello World"` becomes `" Hello ▁ World "`. With
+ * `language`, the escapes `\n` and `\t` of a literal that reads escapes count as the newline and
+ * tab they stand for (`STRNEWLINE`, `TABSYMBOL`), as in XLCoST's data.
+ */
+export function tokenizeStringLiteral(literal: string, language?: TranslationLanguage): string {
+  const m = /^([^"'`]*)("""|'''|"|'|`)/.exec(literal);
+  const read = language !== undefined && m !== null && readsEscapes(m[2]!, m[1]!, language);
+  const text = read ? readNewlineEscapes(literal) : literal;
+  const spaced = text.replaceAll(" ", ` ${SPACE} `).replaceAll("\n", " STRNEWLINE ")
     .replaceAll("\t", " TABSYMBOL ");
   return tokenizeV14International(spaced);
+}
+
+/** `\n` and `\t` as the characters; every other escape (`\\`, `\"`, ...) as it is. */
+function readNewlineEscapes(literal: string): string {
+  return literal.replace(
+    /\\(.)/gs,
+    (pair, c: string) => c === "n" ? "\n" : c === "t" ? "\t" : pair,
+  );
 }
 
 const OPERATORS = [
@@ -294,9 +343,9 @@ function lex(code: string, language: TranslationLanguage): Lexeme[] {
       }
       continue;
     }
-    const literal = stringLiteral(rest);
+    const literal = stringLiteral(rest, language);
     if (literal !== undefined) {
-      out.push({ kind: "token", text: tokenizeStringLiteral(literal) });
+      out.push({ kind: "token", text: tokenizeStringLiteral(literal, language) });
       i += literal.length;
       continue;
     }
@@ -325,7 +374,7 @@ function indentWidth(whitespace: string): number {
 }
 
 /** The string or character literal at the start of `text`, with its prefix, if there is one. */
-function stringLiteral(text: string): string | undefined {
+function stringLiteral(text: string, language: TranslationLanguage): string | undefined {
   const m = /^(?:[rRbBuUfF]{1,2}|@|\$|L|u8)?("""|'''|"|'|`)/.exec(text);
   if (m === null) return undefined;
   const quote = m[1]!;
@@ -336,7 +385,8 @@ function stringLiteral(text: string): string | undefined {
       continue;
     }
     if (text.startsWith(quote, j)) return text.slice(0, j + quote.length);
-    if (text[j] === "\n" && quote.length === 1 && quote !== "`") return undefined;
+    const holdsNewlines = quote.length === 3 || quote === "`" || language === "php";
+    if (text[j] === "\n" && !holdsNewlines) return undefined;
     j++;
   }
   return undefined;

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ExecuteRequest } from "../sandbox/types.ts";
+import type { ExecuteRequest, Executor } from "../sandbox/types.ts";
 import type { Execution, Sample, Task } from "../src/types.ts";
 
 /** The metric a benchmark's leaderboard ranks by. */
@@ -79,10 +79,28 @@ export interface PromptOptions {
   readonly shots?: number;
 }
 
+/**
+ * Whether a benchmark's data may be used to train a model. Evaluation is always allowed; a
+ * trainer checks this before it fits anything on a benchmark's tasks (`assertTrainable()` in
+ * `benchmarks/mod.ts` throws with the reason).
+ */
+export type TrainingUse =
+  | { readonly allowed: true }
+  | {
+    readonly allowed: false;
+    /** Why not, e.g. the license clause that forbids it. */
+    readonly reason: string;
+  };
+
+/** Runs one request in the sandbox (an executor's `execute`). */
+export type Execute = (request: ExecuteRequest) => Promise<Execution>;
+
 /** One benchmark adapter. */
 export interface Benchmark {
   readonly name: string;
   readonly description: string;
+  /** Whether a trainer may fit a model on this benchmark's data. @default { allowed: true } */
+  readonly trainable?: TrainingUse;
   /** Headline metric of the leaderboard. */
   readonly metric: MetricName;
   readonly dataset: DatasetSpec;
@@ -104,6 +122,20 @@ export interface Benchmark {
   request(task: Task, code: string): ExecuteRequest;
   /** Turns the sandbox's view into the sample's verdict (stdout comparison, for instance). */
   judge(task: Task, execution: Execution): Execution;
+  /**
+   * Completes loaded tasks with what only the sandbox can compute, before any sample is judged
+   * (HumanEval+ and MBPP+: the expected outputs and the canonical solution's time per test,
+   * cached on disk by dataset hash). Whoever judges samples of this benchmark (bench, a trainer)
+   * calls it once after `load()`; `request()` refuses tasks that were not prepared.
+   */
+  prepare?(loaded: LoadedTasks, executor: Executor): Promise<LoadedTasks>;
+  /**
+   * Judges one sample when that takes more than one execution (EvalPlus runs the base tests
+   * and the plus tests as two programs). Without it, a sample's verdict is
+   * `judge(task, await execute(request(task, code)))`; with it, that one-program path still gives
+   * the headline verdict, and this gives the same verdict with the details.
+   */
+  evaluate?(task: Task, code: string, execute: Execute): Promise<Execution>;
   /** Task meta fields that reports group metrics by (e.g. `difficulty`). */
   readonly groupBy?: readonly string[];
   /** Limits preset used when `--limits` is not given. @default "ppocoder" */
@@ -132,4 +164,9 @@ export interface BenchmarkSummary {
   readonly metrics: Readonly<Record<string, number | null>>;
   /** Per-task scores, by task id. */
   readonly perTask?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /**
+   * Files written beside `report.json` in the run folder, by name: results in the layout of the
+   * benchmark's own tools (EvalPlus's `eval_results.json`), so their readers take ppocoder's runs.
+   */
+  readonly files?: Readonly<Record<string, string>>;
 }

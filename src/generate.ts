@@ -81,7 +81,10 @@ async function generateTask(
   byKey: Map<string, GenerationRecord>,
   appender: JsonlAppender,
 ): Promise<void> {
-  const request = { task, prompt: options.prompt(task), sampling: options.sampling, indices };
+  const sampling = task.stop === undefined
+    ? options.sampling
+    : { ...options.sampling, stop: task.stop };
+  const request = { task, prompt: options.prompt(task), sampling, indices };
   for (const generation of await backend.generate(request)) {
     const record: GenerationRecord = {
       taskId: task.id,

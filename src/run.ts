@@ -135,7 +135,8 @@ export async function runBenchmark(
       languages: [...new Set(loaded.tasks.map((t) => t.language))],
     });
     try {
-      return await runStages(benchmark, loaded, backend, executor, options, startedAt);
+      const prepared = (await benchmark.prepare?.(loaded, executor)) ?? loaded;
+      return await runStages(benchmark, prepared, backend, executor, options, startedAt);
     } finally {
       await executor.close();
     }
@@ -221,6 +222,14 @@ async function runStages(
     throughput: { executions: judged.executed, seconds: judged.seconds },
     ...usageOf(backend, tokens),
   });
+  for (const [name, text] of Object.entries(summary?.files ?? {})) {
+    if (!/^[\w.-]+$/.test(name)) {
+      throw new RangeError(
+        `Cannot write ${benchmark.name}'s file "${name}" as its name must be a plain file name`,
+      );
+    }
+    await writeFileAtomic(join(runDir, name), text);
+  }
   const reportPath = join(runDir, "report.json");
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 1) + "\n");
   await writeInteropFiles(runDir, { benchmark, report, tasks: loaded.tasks, samples, ...judged });
@@ -452,7 +461,7 @@ function generate(
       sampleCode(benchmark, task, raw, {
         sanitize: options.sanitize ?? backend.samplingSource === undefined,
         style: backend.style ?? "completion",
-        stop: sampling.stop,
+        stop: task.stop ?? sampling.stop,
         isProgram,
       }),
     onProgress: (done, total) => options.onProgress?.("generate", done, total),

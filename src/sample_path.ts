@@ -55,13 +55,20 @@ export function sampleCode(
   });
 }
 
-/** Runs `code` for `task` in the sandbox and returns the benchmark's verdict. */
+/**
+ * The verdict of one sample's code: the benchmark's own `evaluate` where it has one (several
+ * executions, e.g. EvalPlus's base and plus tests), else request, execute, judge. Bench and a
+ * trainer's reward both judge through this.
+ */
 export async function judgeSample(
   benchmark: Benchmark,
   executor: Executor,
   task: Task,
   code: string,
 ): Promise<Execution> {
+  if (benchmark.evaluate) {
+    return await benchmark.evaluate(task, code, (request) => executor.execute(request));
+  }
   return benchmark.judge(task, await executor.execute(benchmark.request(task, code)));
 }
 

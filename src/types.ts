@@ -75,6 +75,11 @@ export interface Task {
   readonly reference: string;
   /** Function the tests call, where there is one. */
   readonly entryPoint?: string;
+  /**
+   * Stop sequences of this task where they are the task's own (MultiPL-E: per language); they
+   * take the place of the run's for this task's generations and sanitizing.
+   */
+  readonly stop?: readonly string[];
   readonly check: TaskCheck;
   readonly meta: TaskMeta;
 }

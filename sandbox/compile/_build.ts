@@ -111,6 +111,11 @@ async function headerPath(
  * flags (those before `-c`). With `-I` on `dir`, gcc uses one for a file's first `#include` of
  * that name wherever GCC's rules allow a PCH, and reads the header itself otherwise, so verdicts
  * do not change.
+ *
+ * Beside each `.gch` lies a header of the same name that only includes the next one on the path
+ * (`#include_next`): once gcc has loaded a PCH, a later include of that name (`<iostream>` from
+ * `<bits/stdc++.h>`, after the file's own `#include <iostream>`) opens `dir/<name>` itself, which
+ * must then exist and lead to the real header.
  */
 async function buildPch(
   language: CompileLanguage,
@@ -125,8 +130,12 @@ async function buildPch(
     const gch = join(dir, `${name}.gch`);
     await Deno.mkdir(join(gch, ".."), { recursive: true });
     await mustRun([compiler, ...options, "-x", kind, header, "-o", gch], `the PCH of ${name}`);
+    await Deno.writeTextFile(join(dir, name), PCH_FORWARD(name));
   }
 }
+
+/** The header beside a PCH: the real header, found further along the include path. */
+const PCH_FORWARD = (name: string) => `#include_next <${name}>\n`;
 
 /**
  * The gcc worker's folder: `bin/ccserver` and `bin/forkhook.so` (built with the system's gcc),
@@ -141,7 +150,7 @@ async function buildGccWorker(
   const sources = ["./gcc/ccserver.c", "./gcc/forkhook.c"].map(sourcePath);
   const texts = await Promise.all(sources.map((file) => Deno.readTextFile(file)));
   const spec = COMPILE_SPECS[language];
-  const key = [toolchain, ...texts, ...spec.flags, ...spec.pchHeaders].join("\n");
+  const key = [toolchain, ...texts, ...spec.flags, ...spec.pchHeaders, PCH_FORWARD("")].join("\n");
   return await buildOnce(buildDir, `${language}-worker`, key, async (tmp) => {
     await Deno.mkdir(join(tmp, "bin"));
     await Deno.mkdir(join(tmp, "pch"));

@@ -12,7 +12,7 @@ export type MetricKind = "rate" | "score" | "count";
  * pass@k, `*_rate`, exact match, APPS strict accuracy and test-case average (per difficulty too).
  */
 const RATE_PATTERNS: readonly RegExp[] = [
-  /^pass@\d+$/,
+  /^(?:[a-z]+_)?pass@\d+$/, // also base_pass@k, plus_pass@k (EvalPlus)
   /_rate$/,
   /^exact_match$/,
   /^strict_accuracy(_best_of_n)?(\/.+)?$/,

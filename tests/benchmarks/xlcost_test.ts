@@ -9,7 +9,7 @@ import {
   xlcost,
   XLCOST_SPLITS,
 } from "../../benchmarks/xlcost.ts";
-import { fixturePath } from "../_shared.ts";
+import { fixturePath, hasShared, sharedPath } from "../_shared.ts";
 import { withExecutor } from "./_sandbox.ts";
 import type { TranslationLanguage } from "../../benchmarks/_translation.ts";
 import type { Sample } from "../../src/types.ts";
@@ -86,6 +86,87 @@ Deno.test("XLCoST token format", async (t) => {
     );
     assert.equal(tokenizeXlcost(detokenizeXlcost(tokens, "python"), "python"), tokens);
   });
+});
+
+Deno.test("detokenizeXlcost() puts back what the format loses", async (t) => {
+  await t.step("a #define after `using namespace std ;` starts its own line", () =>
+    assert.equal(
+      detokenizeXlcost(
+        "#include <bits/stdc++.h> NEW_LINE using namespace std ; #define MAX_PATH_SIZE  1000 NEW_LINE int a [ MAX_PATH_SIZE ] ;",
+        "cpp",
+      ),
+      "#include <bits/stdc++.h>\nusing namespace std ;\n#define MAX_PATH_SIZE 1000\nint a [ MAX_PATH_SIZE ] ;\n",
+    ));
+  await t.step("so does `# include` after code, in C and C#; `#` inside a #define stays", () => {
+    assert.equal(
+      detokenizeXlcost("int x ; # include <stdio.h> NEW_LINE", "c"),
+      "int x ;\n# include <stdio.h>\n",
+    );
+    assert.equal(
+      detokenizeXlcost("using System ; #if DEBUG NEW_LINE int x ;", "csharp"),
+      "using System ;\n#if DEBUG\nint x ;\n",
+    );
+    assert.equal(
+      detokenizeXlcost("#define STR ( x )  # x NEW_LINE int a ;", "cpp"),
+      "#define STR ( x ) # x\nint a ;\n",
+    );
+  });
+  await t.step("STRNEWLINE and TABSYMBOL are \\n and \\t in C-family strings and chars", () => {
+    assert.equal(
+      detokenizeXlcost(
+        'cout << " Empty ▁ List STRNEWLINE " ; cout << \' STRNEWLINE \' << " a TABSYMBOL b " ;',
+        "cpp",
+      ),
+      'cout << "Empty List\\n" ; cout << \'\\n\' << "a\\tb" ;\n',
+    );
+    assert.equal(
+      detokenizeXlcost('System . out . print ( " x STRNEWLINE " ) ;', "java"),
+      'System . out . print ( "x\\n" ) ;\n',
+    );
+    assert.equal(
+      detokenizeXlcost('print ( " x STRNEWLINE " ) NEW_LINE', "python"),
+      'print ( "x\\n" )\n',
+    );
+  });
+  await t.step("and raw characters where the literal holds them", () => {
+    assert.equal(detokenizeXlcost('$ s = " a STRNEWLINE b " ;', "php"), '$ s = "a\nb" ;\n');
+    assert.equal(
+      detokenizeXlcost('string s = @ " a STRNEWLINE b " ;', "csharp"),
+      'string s = @"a\nb" ;\n',
+    );
+  });
+  await t.step("the tokenizer reads \\n and \\t back as STRNEWLINE and TABSYMBOL", () => {
+    assert.equal(tokenizeXlcost('cout << "Yes\\n" ;', "cpp"), 'cout << " Yes STRNEWLINE " ;');
+    assert.equal(tokenizeXlcost("cout << '\\t' ;", "cpp"), "cout << ' TABSYMBOL ' ;");
+    assert.equal(tokenizeXlcost('cout << "a\\\\n" ;', "cpp"), 'cout << " a \\ \\ n " ;');
+    assert.equal(tokenizeXlcost('$ s = "a\nb" ;', "php"), '$ s = " a STRNEWLINE b " ;');
+    for (const line of ['cout << " Yes STRNEWLINE " ;', "cout << ' TABSYMBOL ' ;"]) {
+      assert.equal(tokenizeXlcost(detokenizeXlcost(line, "cpp"), "cpp"), line);
+    }
+  });
+});
+
+Deno.test({
+  name: "XLCoST's own lines with each fixed case compile (real data)",
+  ignore: !hasShared("datasets/xlcost"),
+  async fn(t) {
+    const data = sharedPath("datasets/xlcost");
+    const loaded = await xlcost.load({ data, split: "program/java-cpp/test" });
+    const line = (n: number) => loaded.tasks[n - 1]!;
+    // Lines 9, 20 and 49: a #define after `using namespace std ;`; 14, 34 and 43: STRNEWLINE.
+    const cases = [9, 20, 49, 14, 34, 43].map(line);
+    await t.step("the detokenized lines have the fixed forms", () => {
+      assert.ok(/^#define MAX_PATH_SIZE 1000$/m.test(line(9).reference));
+      assert.ok(line(14).reference.includes("\\n"));
+    });
+    await t.step("and compile", () =>
+      withExecutor(["cpp"], async (executor) => {
+        for (const task of cases) {
+          const result = await executor.execute(xlcost.request(task, task.reference));
+          assert.equal(result.status, "passed", `${task.id}: ${result.stderr.slice(0, 400)}`);
+        }
+      }));
+  },
 });
 
 Deno.test("xlcost.load() reads program- and snippet-level fixtures", async (t) => {

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { assertTrainable } from "../../../benchmarks/mod.ts";
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
@@ -99,6 +100,7 @@ export class ConfigMismatchError extends Error {
 /** Trains; see {@linkcode TrainOptions}. */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { benchmark, config } = options;
+  assertTrainable(benchmark); // MultiPL-E's license forbids training on it
   const log = options.log ?? (() => {});
   const backend = await selectBackend({
     ...(options.backend ? { force: options.backend } : {}),
