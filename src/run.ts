@@ -15,6 +15,7 @@ import { harnessVersion, hostInfo } from "./report/provenance.ts";
 import { writeFileAtomic } from "./util/atomic_write.ts";
 import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
+import { createRemoteExecutor } from "../sandbox/remote.ts";
 import { createModelBackend } from "./models/registry.ts";
 import { sanitize } from "./models/sanitize.ts";
 import { parsesCleanly } from "./metrics/syntax_rate.ts";
@@ -40,6 +41,13 @@ export interface RunOptions {
   readonly isolation?: IsolationMode;
   readonly workers?: number;
   readonly limits?: Partial<Limits>;
+  /** Judge through these sandbox service replicas (`deno task sandbox serve`), not in-process. */
+  readonly sandboxUrls?: readonly string[];
+  /** Run only the tasks at positions `index`, `index + count`, ... of the selection. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** An executor and a backend the caller owns, used instead of new ones (`deno task merge`). */
+  readonly executor?: Executor;
+  readonly backend?: ModelBackend;
   /** Backend options passed through (`--api`, `--base-url`, ...). */
   readonly backendOptions?: Readonly<Record<string, string>>;
   /** Root of run folders. @default "reports" */
@@ -78,23 +86,26 @@ export async function runBenchmark(
   const startedAt = new Date().toISOString();
   const loaded = selectTasks(await benchmark.load(loadOptions(options)), options);
   assertTasks(benchmark, loaded);
-  const backend = await createModelBackend(options.model ?? "reference", {
-    ...options.backendOptions,
-  });
+  const backend = options.backend ??
+    await createModelBackend(options.model ?? "reference", { ...options.backendOptions });
   try {
-    const executor = await createExecutor({
+    const executorOptions = {
       ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
       ...(options.workers === undefined ? {} : { workers: options.workers }),
       ...(options.limits === undefined ? {} : { limits: options.limits }),
       languages: [...new Set(loaded.tasks.map((t) => t.language))],
-    });
+    };
+    const executor = options.executor ??
+      (options.sandboxUrls?.length
+        ? await createRemoteExecutor({ ...executorOptions, urls: options.sandboxUrls })
+        : await createExecutor(executorOptions));
     try {
       return await runStages(benchmark, loaded, backend, executor, options, startedAt);
     } finally {
-      await executor.close();
+      if (executor !== options.executor) await executor.close();
     }
   } finally {
-    await backend.close();
+    if (backend !== options.backend) await backend.close();
   }
 }
 
@@ -148,7 +159,11 @@ async function runStages(
       finishedAt: new Date().toISOString(),
       host: hostInfo(),
       toolchains: executor.toolchains,
-      isolation: { mode: executor.isolation, limits: executor.limits },
+      isolation: {
+        mode: executor.isolation,
+        limits: executor.limits,
+        ...(executor.notes?.length ? { notes: executor.notes } : {}),
+      },
       workers: executor.workers,
     },
     config,
@@ -223,7 +238,9 @@ export function selectTasks(loaded: LoadedTasks, options: RunOptions): LoadedTas
   const kept = loaded.tasks.filter((task) =>
     filter.every(([field, value]) => String(task.meta[field]) === value)
   );
-  return { ...loaded, tasks: kept.slice(0, options.limit ?? Infinity) };
+  const { index, count } = options.shard ?? { index: 0, count: 1 };
+  const shard = kept.slice(0, options.limit ?? Infinity).filter((_, i) => i % count === index);
+  return { ...loaded, tasks: shard };
 }
 
 function assertTasks(benchmark: Benchmark, loaded: LoadedTasks): void {
@@ -271,6 +288,7 @@ function runConfig(
     model: backend.identity,
     sampling,
     k: options.k ?? [1, 10, 100],
+    ...(options.shard ? { shard: options.shard } : {}),
   };
 }
 

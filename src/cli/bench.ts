@@ -37,6 +37,8 @@ Sandbox:
   --sandbox bwrap|none  isolation (default bwrap; none is recorded in the report)
   --workers N           concurrent executions (default: CPU cores)
   --timeout MS  --cpu-time MS  --memory MB  --processes N  --output-bytes N
+  --sandbox-url URL[,URL...]  judge through sandbox service replicas (deno task sandbox serve)
+  --shard I/N           run only tasks I, I+N, I+2N, ... (0-based; merge with deno task merge)
 Output:
   --reports DIR         root of run folders (default reports)
   --fresh               start the run over instead of resuming it
@@ -67,6 +69,8 @@ const FLAGS = {
   memory: { type: "string" },
   processes: { type: "string" },
   "output-bytes": { type: "string" },
+  "sandbox-url": { type: "string" },
+  shard: { type: "string" },
   reports: { type: "string" },
   fresh: { type: "boolean" },
   json: { type: "boolean" },
@@ -104,6 +108,8 @@ export function parseBenchArgs(
     ...optional("isolation", isolation(values.sandbox)),
     ...optional("workers", integer("workers", values.workers)),
     limits: limits(values),
+    ...optional("sandboxUrls", values["sandbox-url"]?.split(",").filter((url) => url.trim())),
+    ...optional("shard", parseShard(values.shard)),
     ...optional("reportsDir", values.reports),
     ...(values.fresh ? { fresh: true } : {}),
   };
@@ -169,6 +175,20 @@ function pairs(flag: string, items: string[] | undefined): Record<string, string
     }
     return [item.slice(0, eq), item.slice(eq + 1)];
   }));
+}
+
+/** `--shard I/N`: tasks I, I+N, ... of the selection, 0 <= I < N. */
+export function parseShard(text: string | undefined): RunOptions["shard"] {
+  if (text === undefined) return undefined;
+  const parts = text.split("/");
+  const [index, count] = parts.map((part) => part.trim() === "" ? NaN : Number(part));
+  const valid = parts.length === 2 && Number.isInteger(index) && Number.isInteger(count);
+  if (!valid || index! < 0 || index! >= count!) {
+    throw new RangeError(
+      `Cannot parse --shard as it must be I/N with 0 <= I < N: current value is "${text}"`,
+    );
+  }
+  return { index: index!, count: count! };
 }
 
 function isolation(text: string | undefined): IsolationMode | undefined {

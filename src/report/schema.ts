@@ -25,7 +25,12 @@ export interface Provenance {
     readonly deno: string;
   };
   readonly toolchains: readonly ToolchainInfo[];
-  readonly isolation: { readonly mode: IsolationMode; readonly limits: Limits };
+  readonly isolation: {
+    readonly mode: IsolationMode;
+    readonly limits: Limits;
+    /** How isolation degraded, or where it ran (a remote sandbox service). */
+    readonly notes?: readonly string[];
+  };
   /** Executor workers. */
   readonly workers: number;
 }
@@ -50,6 +55,8 @@ export interface RunConfig {
   readonly sampling: Sampling;
   /** k values of pass@k. */
   readonly k: readonly number[];
+  /** Set when this run is one shard of a larger one (`--shard index/count`). */
+  readonly shard?: { readonly index: number; readonly count: number };
 }
 
 /** One task's outcome. */
