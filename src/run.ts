@@ -48,6 +48,8 @@ export interface RunOptions {
   /** An executor and a backend the caller owns, used instead of new ones (`deno task merge`). */
   readonly executor?: Executor;
   readonly backend?: ModelBackend;
+  /** Called with the run folder before generation starts (the merge fills it with shards'). */
+  readonly onRunDir?: (runDir: string) => Promise<void>;
   /** Backend options passed through (`--api`, `--base-url`, ...). */
   readonly backendOptions?: Readonly<Record<string, string>>;
   /** Root of run folders. @default "reports" */
@@ -133,6 +135,7 @@ async function runStages(
   };
   const key = comparabilityKey(keyFields);
   const runDir = await prepareRunDir(options, benchmark, key, config);
+  await options.onRunDir?.(runDir);
   const tasksById = new Map(loaded.tasks.map((t) => [t.id, t]));
   const { samples, generated, tokens } = await generate(
     benchmark,
