@@ -31,9 +31,10 @@ import type {
 } from "./_pending.ts";
 
 /**
- * SandboxFusion's language names (its `Language` literal), in its order. A name outside this
- * list (and ppocoder's `c`) is a validation error (HTTP 422), as in SandboxFusion; a name in it
- * that this service does not run is a `SandboxError`.
+ * SandboxFusion's language names (its `Language` literal: the server's, in its order, then those
+ * the `sandbox-fusion` 0.3.7 client adds). A name outside this list (and ppocoder's `c`) is a
+ * validation error (HTTP 422), as in SandboxFusion; a name in it that this service does not run
+ * is a `SandboxError`.
  */
 export const FUSION_LANGUAGE_NAMES = [
   "python",
@@ -65,6 +66,9 @@ export const FUSION_LANGUAGE_NAMES = [
   "lean",
   "swift",
   "racket",
+  "python2",
+  "gtest",
+  "react",
 ] as const;
 
 /** How one SandboxFusion language name maps onto an executor language. */
