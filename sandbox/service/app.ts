@@ -46,7 +46,11 @@ import {
 
 /** Options of a {@linkcode SandboxService}. */
 export interface SandboxServiceOptions {
-  /** Executions admitted beyond the workers before a refusal. @default 8 per worker */
+  /**
+   * Executions admitted beyond the workers before a refusal. verl's client retries a 504 twice (1 s,
+   * then 2 s later), so a burst of up to three times `workers + maxQueue` quick programs gets
+   * through it. @default 16 per worker
+   */
   readonly maxQueue?: number;
   /** Reported as `executor_pod_name` (SandboxFusion reads `MY_POD_NAME`). @default null */
   readonly podName?: string | null;
@@ -91,7 +95,7 @@ export class SandboxService {
 
   /** Serves `executor` from now on, once its canary has passed. */
   async attach(executor: Executor): Promise<void> {
-    const maxQueue = this.#options.maxQueue ?? executor.workers * 8;
+    const maxQueue = this.#options.maxQueue ?? executor.workers * 16;
     if (!Number.isInteger(maxQueue) || maxQueue < 0) {
       throw new RangeError(
         `Cannot serve as "maxQueue" must be a non-negative integer: current value is ${maxQueue}`,

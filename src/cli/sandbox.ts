@@ -21,7 +21,7 @@ and POST /v1/execute (batches, for --sandbox-url of bench). SIGTERM drains it.
   --hostname HOST       address (default 127.0.0.1; 0.0.0.0 in a container)
   --workers N           concurrent executions (default: CPU cores)
   --max-queue N         executions admitted beyond the workers; more are refused at once with
-                        HTTP 504 (default: 8 per worker)
+                        HTTP 504 (default: 16 per worker)
   --languages LIST      comma-separated languages to serve (default: every one whose toolchain
                         is installed: ${Object.keys(LANGUAGES).join(", ")})
   --sandbox bwrap|none  isolation (default bwrap)
