@@ -33,6 +33,15 @@ import {
   treeDigest,
 } from "./_apps_data.ts";
 import { applyLimit } from "./_records.ts";
+import {
+  decodePyValue,
+  fromJson,
+  intKeys,
+  parseJsonExact,
+  PY_ENCODE,
+  pyEquals,
+  type PyValue,
+} from "./_py_value.ts";
 import { sha256File } from "../src/util/hash.ts";
 import type { CaseResult, Execution, ExecutionStatus, Task } from "../src/types.ts";
 import type {
@@ -185,8 +194,12 @@ export const APPS_HEADER = [
   "",
 ].join("\n");
 
-/** Last stdout line of the call-based harness: the verdict of one case. */
-export const APPS_VERDICT = "@@apps-verdict@@";
+/**
+ * Marks the last stdout line of the call-based harness: the function's return value, encoded
+ * (see `_py_value.ts`). The harness never sees the expected value: the comparison is made here,
+ * outside the sandbox.
+ */
+export const APPS_OUTPUT = "@@apps-output@@";
 
 /** APPS as a {@linkcode Benchmark}. */
 export const apps: Benchmark = {
@@ -372,9 +385,9 @@ function stdioCase(c: AppsCase): { stdin: string; stdout: string } {
 }
 
 /**
- * A call-based case, as the harness reads it from stdin: line 1 the arguments (`{"args": [...]}`
- * or MapCoder's `{"lines": "..."}`), line 2 the expected value, both JSON (one line each, as JSON
- * never holds a raw newline).
+ * A call-based case: the harness reads the arguments from stdin (`{"args": [...]}` or MapCoder's
+ * `{"lines": "..."}`, JSON on one line); the expected value (JSON) stays with the judge, so that
+ * no program can read it.
  */
 function callCase(c: AppsCase, problem: AppsProblem): { stdin: string; stdout: string } {
   const args = problem.argsEncoding === "lines" ? { lines: String(c.input) } : { args: c.input };
@@ -401,7 +414,7 @@ export function appsRequest(task: Task, code: string): ExecuteRequest {
   return {
     ...common,
     code: `${APPS_HEADER}${code}\n${callHarness(task.entryPoint ?? "", hasSolutionClass)}`,
-    stdin: check.cases.map((c) => `${c.stdin}\n${c.stdout}\n`),
+    stdin: check.cases.map((c) => `${c.stdin}\n`),
   };
 }
 
@@ -436,14 +449,13 @@ export function appsStdinProgram(code: string): string {
 }
 
 /**
- * The call-based harness. It does what the reference checker does for one case: take
- * `Solution().<fn_name>` when the code contains "class Solution", else the module-level function;
- * turn string dict keys back into ints where the checker does (JSON forces string keys); call it
- * with the case's arguments (an exception is a runtime error, as in the checker); and compare the
- * result as the checker does: tuples become lists, then `output == expected`, or
- * `output == expected[0]` when the expected value is a non-empty list, or, when the output's first
- * element is a tuple, `[list(x) for x in output] == expected[0]`. What the function prints is kept
- * out of the verdict line, which is the last line of stdout.
+ * The call-based harness. It does, inside the sandbox, the part of the reference checker's work
+ * for one case that needs the program: take `Solution().<fn_name>` when the code contains
+ * "class Solution", else the module-level function; turn string dict keys of the arguments back
+ * into ints where the checker does (JSON forces string keys); call it with the case's arguments
+ * (an exception is a runtime error, as in the checker); turn a returned tuple into a list; and
+ * print the result, encoded, as the last line of stdout. What the function prints is kept out of
+ * that line. The comparison with the expected value is {@linkcode callOutputMatches}, outside.
  *
  * MapCoder's `lines` arguments are decoded one line per argument with `ast.literal_eval`, a line
  * that is not a Python literal staying a string; when the function takes one parameter and there
@@ -452,10 +464,11 @@ export function appsStdinProgram(code: string): string {
  */
 function callHarness(fnName: string, hasSolutionClass: boolean): string {
   return `
+${PY_ENCODE}
+
 def __apps_call_case():
     import ast as _ast, contextlib as _contextlib, inspect as _inspect, io as _io, json as _json
-    _stdin = sys.stdin.read().split("\\n")
-    _spec, _expected = _json.loads(_stdin[0]), _json.loads(_stdin[1])
+    _spec = _json.loads(sys.stdin.readline())
     _method = getattr(Solution(), ${JSON.stringify(fnName)}) if ${
     hasSolutionClass ? "True" : "False"
   } else globals()[${JSON.stringify(fnName)}]
@@ -484,37 +497,48 @@ def __apps_call_case():
             _inputs = [{int(k): v for k, v in _inputs[0].items()}]
     except Exception:
         pass
-    try:
-        if isinstance(_expected, dict):
-            _expected = [{int(k): v for k, v in _expected.items()}]
-    except Exception:
-        pass
-    try:
-        if isinstance(_expected[0], dict):
-            _expected = [{int(k): v for k, v in _expected[0].items()}]
-    except Exception:
-        pass
     with _contextlib.redirect_stdout(_io.StringIO()):
         _output = _method(*_inputs)
-    try:
-        if isinstance(_output, tuple):
-            _output = list(_output)
-        _passed = _output == _expected
-        if isinstance(_expected, list) and _expected:
-            _passed = _passed or (_output == _expected[0])
-        try:
-            if isinstance(_output[0], tuple):
-                _passed = _passed or ([list(x) for x in _output] == _expected[0])
-        except Exception:
-            pass
-        _passed = bool(_passed)
-    except Exception:
-        _passed = False
-    sys.stdout.write("\\n${APPS_VERDICT} " + ("pass" if _passed else "fail") + "\\n")
+    if isinstance(_output, tuple):
+        _output = list(_output)
+    sys.stdout.write("\\n${APPS_OUTPUT} " + _py_encode(_output) + "\\n")
 
 
 __apps_call_case()
 `;
+}
+
+/**
+ * Whether a call-based case's result matches, as the reference checker decides it: the expected
+ * value's string dict keys become ints where they all convert (in the value itself, or in its
+ * first element); then `output == expected`, or `output == expected[0]` when the expected value
+ * is a non-empty list, or, when the output's first element is a tuple,
+ * `[list(x) for x in output] == expected[0]`, all with Python's `==`
+ * ({@linkcode pyEquals}).
+ */
+export function callOutputMatches(output: PyValue, expectedJson: string): boolean {
+  let expected = fromJson(parseJsonExact(expectedJson));
+  const keyed = intKeys(expected);
+  if (keyed !== undefined) expected = [keyed];
+  else if (Array.isArray(expected) && expected.length > 0) {
+    const first = intKeys(expected[0]!);
+    if (first !== undefined) expected = [first];
+  }
+  if (pyEquals(output, expected)) return true;
+  if (!Array.isArray(expected) || expected.length === 0) return false;
+  const first = expected[0]!;
+  if (pyEquals(output, first)) return true;
+  if (Array.isArray(output) && output.length > 0) {
+    const head = output[0];
+    if (head !== null && typeof head === "object" && "tuple" in head) {
+      const lists = output.map((x) =>
+        x !== null && typeof x === "object" && "tuple" in x ? [...x.tuple] : x
+      );
+      // [list(x) for x in output] raises on a non-iterable element: the checker moves on.
+      if (lists.every((x) => Array.isArray(x))) return pyEquals(lists, first);
+    }
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,7 +579,14 @@ function caseVerdict(
   if (!ran) return result.status === "passed" ? "runtime_error" : result.status;
   if (task.meta.kind === "call") {
     const last = result.stdout.trimEnd().split("\n").at(-1) ?? "";
-    return last === `${APPS_VERDICT} pass` ? "passed" : "failed";
+    if (!last.startsWith(`${APPS_OUTPUT} `)) return "failed";
+    let output: PyValue;
+    try {
+      output = decodePyValue(last.slice(APPS_OUTPUT.length + 1));
+    } catch {
+      return "failed";
+    }
+    return callOutputMatches(output, expected) ? "passed" : "failed";
   }
   return appsStdoutMatches(result.stdout, expected) ? "passed" : "failed";
 }

@@ -54,7 +54,9 @@ export const humaneval: Benchmark = {
   request(task: Task, code: string): ExecuteRequest {
     const check = task.check;
     if (check.kind !== "program") throw new TypeError(`Task "${task.id}" is not a HumanEval task`);
-    return { language: "python", mode: "test", code: `${code}\n\n${check.harness}` };
+    // check(candidate) runs after the program, as its harness: passing needs it to run to its end
+    // (a program that exits early, with any status, fails, as in the official harness).
+    return { language: "python", mode: "test", code, harness: check.harness };
   },
   judge: (_task: Task, execution: Execution) => execution,
 };

@@ -80,7 +80,8 @@ export const mbpp: Benchmark = {
   request(task: Task, code: string): ExecuteRequest {
     const check = task.check;
     if (check.kind !== "program") throw new TypeError(`Task "${task.id}" is not an MBPP task`);
-    return { language: "python", mode: "test", code: `${code}\n\n${check.harness}\n` };
+    // The asserts run after the program, as its harness: passing needs them to run to their end.
+    return { language: "python", mode: "test", code, harness: check.harness };
   },
   judge(_task: Task, execution: Execution): Execution {
     return execution;

@@ -12,7 +12,7 @@ import type { ExecutionMode } from "../src/types.ts";
 import type { CommandTemplate, LanguageSpec } from "./languages.ts";
 import { LANGUAGES } from "./languages.ts";
 import type { Toolchain } from "./toolchains.ts";
-import type { ExecuteRequest, Limits } from "./types.ts";
+import { type ExecuteRequest, type Limits, OUTPUT_BUDGET_FACTOR } from "./types.ts";
 import type { ZygoteRequest, ZygoteStep } from "./_zygote.ts";
 
 /** What the executor needs to know to run and then judge one request. */
@@ -31,6 +31,11 @@ export interface Plan {
   readonly assertion: LanguageSpec["assertion"];
   /** What the runtime prints when it runs out of its own heap. */
   readonly outOfMemory: LanguageSpec["outOfMemory"];
+  /**
+   * Whether a run passes only with the launcher's proof that the tests ran to their end (a
+   * `test`-mode request with a harness, run in-process by the Python launcher).
+   */
+  readonly needsEnd: boolean;
 }
 
 /** Settings of the executor that every plan uses. */
@@ -48,43 +53,79 @@ export interface PlanContext {
 export function planExecution(request: ExecuteRequest, context: PlanContext): Plan {
   const spec: LanguageSpec = LANGUAGES[request.language];
   const { limits, compileLimits } = context;
-  const files = { [spec.sourceFile]: request.code };
+  const inProcess = spec.run === "python:run";
+  const harness = request.mode === "test" ? request.harness : undefined;
+  // Elsewhere than in-process Python, the tests and the program are one compilation unit.
+  const code = harness !== undefined && !inProcess ? `${request.code}\n${harness}` : request.code;
+  const files = { ...extraFiles(request), [spec.sourceFile]: code };
   const boxMb = Math.max(256, 2 * Math.max(limits.fileSizeMb, compileLimits.fileSizeMb));
+  const outputBudget = OUTPUT_BUDGET_FACTOR * limits.outputBytes + compileLimits.outputBytes;
+  const common = {
+    files,
+    boxMb,
+    outputBudget,
+    ...(request.fetchFiles?.length ? { fetchFiles: request.fetchFiles } : {}),
+  };
   const step = (template: CommandTemplate, stepLimits: Limits, stdin: string | null = null) =>
     makeStep(template, spec, context, stepLimits, stdin);
   const buildStep = (template: CommandTemplate): ZygoteStep => ({
     ...step(template, compileLimits),
     ...(spec.buildCache ? { cache: spec.buildCache } : {}),
   });
-  if (request.mode === "compile") {
-    return {
-      mode: request.mode,
-      request: { files, boxMb, steps: [buildStep(spec.check)] },
-      buildIndex: 0,
-      cases: 0,
-      limits,
-      compileLimits,
-      recheck: null,
-      assertion: spec.assertion,
-      outOfMemory: spec.outOfMemory,
-    };
-  }
-  const steps: ZygoteStep[] = [];
-  if (spec.build) steps.push({ ...buildStep(spec.build), stopUnlessOk: true });
-  const inputs = request.mode === "run" ? (request.stdin?.length ? request.stdin : [""]) : [null];
-  for (const input of inputs) steps.push(step(spec.run, limits, input));
-  const interpreted = !spec.build && typeof spec.check !== "string";
-  return {
+  const base = {
     mode: request.mode,
-    request: { files, boxMb, steps, stopOnSyntaxError: true },
-    buildIndex: spec.build ? 0 : -1,
-    cases: inputs.length,
     limits,
     compileLimits,
-    recheck: interpreted ? { files, boxMb, steps: [buildStep(spec.check)] } : null,
     assertion: spec.assertion,
     outOfMemory: spec.outOfMemory,
   };
+  if (request.mode === "compile") {
+    return {
+      ...base,
+      request: { ...common, steps: [buildStep(spec.check)] },
+      buildIndex: 0,
+      cases: 0,
+      recheck: null,
+      needsEnd: false,
+    };
+  }
+  const needsEnd = harness !== undefined && inProcess;
+  const steps: ZygoteStep[] = [];
+  if (spec.build) steps.push({ ...buildStep(spec.build), stopUnlessOk: true });
+  const inputs = request.mode === "run" ? (request.stdin?.length ? request.stdin : [""]) : [null];
+  for (const input of inputs) {
+    steps.push({ ...step(spec.run, limits, input), ...(needsEnd ? { harness: true } : {}) });
+  }
+  const interpreted = !spec.build && typeof spec.check !== "string";
+  return {
+    ...base,
+    request: {
+      ...common,
+      steps,
+      stopOnSyntaxError: true,
+      ...(needsEnd ? { harness } : {}),
+    },
+    buildIndex: spec.build ? 0 : -1,
+    cases: inputs.length,
+    recheck: interpreted ? { files, boxMb, steps: [buildStep(spec.check)] } : null,
+    needsEnd,
+  };
+}
+
+/** The request's extra files, decoded; a path must stay inside the work dir. */
+function extraFiles(request: ExecuteRequest): Record<string, Uint8Array> {
+  const files: Record<string, Uint8Array> = {};
+  for (const [path, base64] of Object.entries(request.files ?? {})) {
+    const parts = path.split("/");
+    if (path.startsWith("/") || parts.some((p) => p === ".." || p === "." || p === "")) {
+      throw new RangeError(
+        `Cannot write the file "${path}" as its path must be relative and stay in the work ` +
+          `dir: use a path such as "data/input.txt"`,
+      );
+    }
+    files[path] = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  }
+  return files;
 }
 
 function makeStep(

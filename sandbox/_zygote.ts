@@ -25,16 +25,29 @@ export interface ZygoteStep {
   readonly stopUnlessOk?: boolean;
   /** Build cache to overlay (read-only shared lower, private upper) at `{tmp}/.<name>cache`. */
   readonly cache?: string;
+  /** With `python`: run the request's `harness` after the program. */
+  readonly harness?: boolean;
 }
 
 /** One execution: its files (written to a fresh work dir) and steps. */
 export interface ZygoteRequest {
-  readonly files: Readonly<Record<string, string>>;
+  /** Files by path in the work dir: text (written as UTF-8) or bytes. */
+  readonly files: Readonly<Record<string, string | Uint8Array>>;
   readonly steps: readonly ZygoteStep[];
   /** Size cap of the work dir (a tmpfs). */
   readonly boxMb: number;
   /** Skip the remaining steps once a Python step reports a syntax error. */
   readonly stopOnSyntaxError?: boolean;
+  /**
+   * Test code that the Python steps marked `harness` run after the program, in its namespace;
+   * such a step reports `ended` (the tests ran to their end). Sent apart from the files, and
+   * read by the step only after the program's own code has run.
+   */
+  readonly harness?: string;
+  /** Bytes of stdout and stderr that all steps together may write; more is `outputExceeded`. */
+  readonly outputBudget?: number;
+  /** Work-dir paths read back after the last step (base64 in the answer, absent ones left out). */
+  readonly fetchFiles?: readonly string[];
 }
 
 /** What the launcher saw of one step. */
@@ -45,12 +58,20 @@ export interface StepResult {
   /** The stream that passed `outputBytes` (the step was killed). */
   readonly outputExceeded: "stdout" | "stderr" | null;
   /**
-   * In-process Python: `syntax`, `assertion`, `memory` or `exception` (uncaught), or `cpu`
-   * (the CPU-time limit was reached).
+   * In-process Python: `syntax` (said before the program ran), or the class of the uncaught
+   * exception that ended it, `assertion`, `memory` or `exception` (said by the program's own
+   * process, so never trusted to improve a verdict).
    */
-  readonly pyError: "syntax" | "assertion" | "memory" | "exception" | "cpu" | null;
+  readonly pyError: "syntax" | "assertion" | "memory" | "exception" | null;
   /** The launcher could not start the step (a sandbox fault, not the program's). */
   readonly setupError: string | null;
+  /** The CPU time of all the step's processes together passed the limit (they were killed). */
+  readonly cpuExceeded: boolean;
+  /**
+   * Steps with a harness: whether the tests ran to their end (proven by a token the program
+   * never sees); `null` for other steps.
+   */
+  readonly ended: boolean | null;
   readonly oomKilled: boolean;
   readonly stdout: string;
   readonly stderr: string;
@@ -59,11 +80,18 @@ export interface StepResult {
   readonly maxRssKb: number;
 }
 
+/** The launcher's answer to one request. */
+export interface ZygoteAnswer {
+  readonly steps: StepResult[];
+  /** The `fetchFiles` found, base64. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
 interface Pending {
   readonly id: number;
   readonly watchdogMs: number;
   timer?: ReturnType<typeof setTimeout>;
-  resolve(steps: StepResult[]): void;
+  resolve(answer: ZygoteAnswer): void;
   reject(error: Error): void;
 }
 
@@ -129,16 +157,15 @@ export class Zygote {
    * Runs one execution, after those sent before. Rejects when the launcher dies, or when it
    * has not answered within `watchdogMs` of starting on it (it is then killed).
    */
-  async run(request: ZygoteRequest, watchdogMs: number): Promise<StepResult[]> {
+  async run(request: ZygoteRequest, watchdogMs: number): Promise<ZygoteAnswer> {
     if (!this.#alive) throw this.#deathError();
     const id = this.#nextId++;
-    const answer = new Promise<StepResult[]>((resolve, reject) => {
+    const answer = new Promise<ZygoteAnswer>((resolve, reject) => {
       this.#pending.push({ id, watchdogMs, resolve, reject });
     });
     answer.catch(() => {}); // awaited below, unless the write fails first
     if (this.#pending.length === 1) this.#arm();
-    const line = JSON.stringify({ id, ...request }) + "\n";
-    await this.#writer.write(this.#encoder.encode(line));
+    await this.#writer.write(encodeRequest(id, request, this.#encoder));
     return await answer;
   }
 
@@ -193,6 +220,7 @@ export class Zygote {
       ready?: boolean;
       id?: number;
       steps?: StepResult[];
+      files?: Record<string, string>;
       error?: string;
     };
     try {
@@ -204,7 +232,7 @@ export class Zygote {
     }
     if (message.ready) return ready();
     const pending = this.#pending[0];
-    if (!pending || message.id !== pending.id) {
+    if (!pending || (message.id !== pending.id && message.id !== undefined)) {
       this.#stderr += `\nunexpected launcher answer: ${line.slice(0, 200)}`;
       this.kill();
       return;
@@ -215,7 +243,7 @@ export class Zygote {
     if (message.error !== undefined || !message.steps) {
       pending.reject(new Error(`Launcher failed the request: ${message.error}`));
     } else {
-      pending.resolve(message.steps);
+      pending.resolve({ steps: message.steps, ...(message.files ? { files: message.files } : {}) });
     }
   }
 
@@ -230,4 +258,54 @@ export class Zygote {
     const tail = this.#stderr.trim();
     return new Error(`Launcher exited${tail ? `: ${tail}` : ""}`);
   }
+}
+
+/**
+ * One request as the launcher reads it: a header line `<id> <json bytes> <blob bytes>`, the
+ * JSON, then the blobs (file contents and the harness) that the JSON points into by offset. The
+ * launcher copies the request into a memory file without parsing it, so that the bytes never
+ * enter its own heap (which every later execution inherits), and the harness stays out of the
+ * program's memory until the program has run.
+ */
+export function encodeRequest(
+  id: number,
+  request: ZygoteRequest,
+  encoder: TextEncoder = new TextEncoder(),
+): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  let offset = 0;
+  const place = (content: string | Uint8Array) => {
+    const bytes = typeof content === "string" ? encoder.encode(content) : content;
+    blobs.push(bytes);
+    const at = { offset, length: bytes.length };
+    offset += bytes.length;
+    return at;
+  };
+  const files = Object.entries(request.files).map(([name, content]) => ({
+    name,
+    ...place(content),
+  }));
+  const harness = request.harness === undefined ? undefined : place(request.harness);
+  const steps = request.steps.map(({ harness: runsHarness, ...step }) =>
+    runsHarness && harness ? { ...step, harness } : step
+  );
+  const json = encoder.encode(JSON.stringify({
+    id,
+    boxMb: request.boxMb,
+    steps,
+    files,
+    ...(request.stopOnSyntaxError ? { stopOnSyntaxError: true } : {}),
+    ...(request.outputBudget === undefined ? {} : { outputBudget: request.outputBudget }),
+    ...(request.fetchFiles?.length ? { fetch: request.fetchFiles } : {}),
+  }));
+  const header = encoder.encode(`${id} ${json.length} ${offset}\n`);
+  const frame = new Uint8Array(header.length + json.length + offset);
+  frame.set(header, 0);
+  frame.set(json, header.length);
+  let at = header.length + json.length;
+  for (const blob of blobs) {
+    frame.set(blob, at);
+    at += blob.length;
+  }
+  return frame;
 }

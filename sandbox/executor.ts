@@ -14,7 +14,7 @@ import { defaultCacheDir, prepareBuildCaches } from "./_build_cache.ts";
 import { fastCompileRoute } from "./_fast_compile.ts";
 import { judge, needsRecheck, sandboxError } from "./_judge.ts";
 import { type Plan, planExecution } from "./_plan.ts";
-import { type StepResult, Zygote, type ZygoteRequest } from "./_zygote.ts";
+import { Zygote, type ZygoteAnswer, type ZygoteRequest } from "./_zygote.ts";
 import { ToolchainError } from "./errors.ts";
 import { type Language, LANGUAGES } from "./languages.ts";
 import { resolveToolchain, type Toolchain } from "./toolchains.ts";
@@ -199,31 +199,42 @@ class PoolExecutor implements Executor {
     const plan = planExecution(request, {
       toolchain,
       limits: mergeLimits(this.limits, request.limits),
-      compileLimits: this.#settings.compileLimits,
+      compileLimits: mergeLimits(this.#settings.compileLimits, request.compileLimits),
       memoryCgroup: this.#cgroups?.hasMemory ?? false,
       path: this.#path,
     });
-    const slot = await this.#acquire();
-    try {
-      return await this.#runPlan(slot, plan);
-    } finally {
-      this.#release(slot);
+    let execution = sandboxError("not run");
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const slot = await this.#acquire();
+      try {
+        execution = await this.#runPlan(slot, plan);
+      } finally {
+        this.#release(slot);
+      }
+      if (execution.status !== "sandbox_error") return execution;
     }
+    return execution;
   }
 
+  /**
+   * Runs `plan` once on `slot`. A launcher that died, hung or failed the request is the
+   * sandbox's fault, never the program's: the caller tries again (a program cannot reach its
+   * launcher, so it cannot cause this on purpose).
+   */
   async #runPlan(slot: Slot, plan: Plan): Promise<Execution> {
-    let steps: StepResult[];
+    let answer: ZygoteAnswer;
     try {
-      steps = await slot.run(plan.request);
+      answer = await slot.run(plan.request);
     } catch (error) {
       return { ...sandboxError(errorText(error)), casesTotal: plan.cases || 1 };
     }
-    if (!plan.recheck || !needsRecheck(plan, steps)) return judge(plan, steps);
+    const { steps, files } = answer;
+    if (!plan.recheck || !needsRecheck(plan, steps)) return judge(plan, steps, null, files);
     try {
-      const [recheck] = await slot.run(plan.recheck);
-      return judge(plan, steps, recheck ?? null);
+      const { steps: [recheck] } = await slot.run(plan.recheck);
+      return judge(plan, steps, recheck ?? null, files);
     } catch {
-      return judge(plan, steps);
+      return judge(plan, steps, null, files);
     }
   }
 
@@ -314,6 +325,12 @@ class PoolExecutor implements Executor {
   }
 }
 
+/**
+ * Tries of one execution whose launcher died, hung or failed it (a fault of the sandbox, not of
+ * the program); after the last, the execution is a `sandbox_error`, which a resumed run retries.
+ */
+const ATTEMPTS = 3;
+
 /** Executions a worker holds at once: one running, one waiting in its launcher's pipe. */
 const PIPELINE_DEPTH = 2;
 
@@ -338,7 +355,7 @@ class Slot {
     return this.#zygote;
   }
 
-  async run(request: ZygoteRequest): Promise<StepResult[]> {
+  async run(request: ZygoteRequest): Promise<ZygoteAnswer> {
     const zygote = await this.zygote();
     return await zygote.run(request, watchdogMs(request));
   }
@@ -353,7 +370,8 @@ class Slot {
  * 30 s, and 1 s per MB of files (a huge program takes time to pass and write).
  */
 function watchdogMs(request: ZygoteRequest): number {
-  const bytes = Object.values(request.files).reduce((total, text) => total + text.length, 0);
+  const bytes = Object.values(request.files).reduce((total, text) => total + text.length, 0) +
+    (request.harness?.length ?? 0);
   const steps = request.steps.reduce((total, step) => total + step.limits.wallMs + 2000, 0);
   return 30_000 + steps + Math.ceil(bytes / 1e6) * 1000;
 }

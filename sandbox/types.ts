@@ -21,20 +21,44 @@ export interface Limits {
   readonly fileSizeMb: number;
   /** Open file descriptors. @default 256 */
   readonly openFiles: number;
-  /** Bytes of stdout and of stderr kept and allowed; more is `output_limit`. @default 1048576 */
+  /**
+   * Bytes of stdout and of stderr allowed per run; more is `output_limit`. All the runs of one
+   * execution together may write at most {@linkcode OUTPUT_BUDGET_FACTOR} times this (plus the
+   * compile step's own), so that what the harness holds for one sample is bounded however many
+   * cases it has. @default 1048576
+   */
   readonly outputBytes: number;
 }
+
+/** How many times `outputBytes` all the steps of one execution may write together. */
+export const OUTPUT_BUDGET_FACTOR = 32;
 
 /** One program to compile or run. */
 export interface ExecuteRequest {
   readonly language: Language;
   readonly mode: ExecutionMode;
-  /** The complete program text (the benchmark has already joined sample, harness and wrapping). */
+  /** The program text (the benchmark has joined sample and wrapping). */
   readonly code: string;
+  /**
+   * `test` mode: the tests, run after `code` as part of the same program; the execution passes
+   * only when they ran to their end, not when the program merely exited 0. For Python (run
+   * in-process by the launcher) they are compiled and run on their own, in the program's
+   * namespace, after the program's top-level code has finished, and are not in the program's
+   * files or memory before that; the proof that they ran to their end is a token the program
+   * never sees. For other languages they are appended to `code` (one compilation unit) and the
+   * exit status decides, as in those languages' own harnesses.
+   */
+  readonly harness?: string;
   /** `run` mode: stdin for each case; one empty case when absent. */
   readonly stdin?: readonly string[];
-  /** Overrides of the executor's default limits. */
+  /** Overrides of the executor's default limits (for the program's runs). */
   readonly limits?: Partial<Limits>;
+  /** Overrides of the executor's compile limits (for `check` and `build` steps). */
+  readonly compileLimits?: Partial<Limits>;
+  /** More files for the work dir, by relative path, base64-encoded. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Work-dir paths to read back after the run (into `Execution.files`). */
+  readonly fetchFiles?: readonly string[];
 }
 
 /** How executions are isolated; `none` only when asked for, and always recorded. */

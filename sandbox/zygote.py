@@ -1,36 +1,50 @@
 """ppocoder sandbox launcher ("zygote"): one per executor worker.
 
 Started once per worker (inside bubblewrap unless isolation is "none"), it pre-imports common
-standard-library modules and then serves requests, one JSON object per line on stdin, answering
-one JSON object per line on stdout, in order. A request holds the files of one execution and its
-steps (a compile, the runs); every step runs in a process forked from this one:
+standard-library modules and then serves requests. A request holds the files of one execution
+and its steps (a compile, the runs). The processes, from the most trusted to the program:
 
-  zygote (root in the worker's bwrap: no network, read-only system, its own /box mount point)
-    X  a fork that is PID 1 of a fresh PID namespace, with fresh mount and IPC namespaces and a
-       fresh /proc; stdin, stdout and stderr are memory files the zygote reads back.
-       - Python: X sets the rlimits, drops to the worker's unprivileged uid/gid (no
-         capabilities, no_new_privs) and runs the program in-process: no exec, the interpreter
-         and its imports are already warm, which is what makes a Python step cheap.
-       - Anything else: X forks H, which sets the rlimits, drops privileges and execve()s the
-         compiler or the program; X reaps every process and reports H's status.
+  zygote  root in the worker's bwrap (no network, read-only system). It never parses a request:
+    |     it copies each request's bytes from its pipe into a memory file, forks a handler, and
+    |     copies the handler's answer to its own pipe with sendfile(), so that its heap, which
+    |     every later execution inherits through fork, never holds another execution's code,
+    |     tests or output. The next request waits in the pipe, not in memory.
+    H     the request's handler: PID 1 of a fresh PID namespace, in fresh mount and IPC
+    |     namespaces with a fresh /proc, and the execution's own tmpfs at /box. Trusted: it
+    |     watches every step (wall clock, total CPU time of every process, output, the OOM
+    |     counter), kills what is left of a step with kill(-1), reaps everything, and writes
+    |     the answer. Everything the handler knows, it saw itself; the program cannot write to
+    |     it, signal it or read its memory (it is root, the program is not).
+    P     one process per step: sets the rlimits, drops to the worker's unprivileged uid and
+          gid (no capabilities, no_new_privs), installs the seccomp filter, then runs the
+          program: Python in-process (no exec: the interpreter and its imports are already
+          warm), anything else by execve().
 
-When X exits the kernel kills everything left in its PID namespace, so no process of a step
-outlives it. Each execution gets a fresh tmpfs at /box (its work dir; /tmp and /dev/shm point
-into it), unmounted when the execution ends, so no execution sees another's files.
+What P tells the handler before the program starts (an exec failure, a Python SyntaxError) goes
+through a pipe that P closes before the program runs (for an exec'd program, close-on-exec does
+it). After that, P can only say "the tests ran to their end", with a token that the handler makes
+after the fork and passes through a pipe that P reads only once the tests (the request's
+`harness`, read from the request's memory file only after the program's own top-level code has
+finished) have run to their end; its other messages never improve a verdict. Neither the token
+nor the tests are in P's memory, files, stdin or environment while the program's own code runs.
+
+When the handler exits the kernel kills everything left in its PID namespace, and its mounts
+(the execution's /box) go with its mount namespace, so no execution sees another's files.
 
 The Deno side (sandbox/_zygote.ts) owns policy; this file only carries steps out. Standard
-library only, Python >= 3.9.
+library only, Python >= 3.9, Linux.
 """
 
-import _signal
 import atexit
 import ctypes
 import gc
 import json
 import os
+import platform
 import resource
 import select
 import signal
+import struct
 import sys
 import time
 
@@ -50,15 +64,17 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MS_REC, MS_PRIVATE = 0x4000, 1 << 18
-MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_PDEATHSIG = 1
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 SYS_CLOSE_RANGE = 436  # x86_64 and aarch64 alike
-STATUS_FD = 3
 # The environment the zygote gives its own os.environ (that of a Python step in bwrap mode),
 # so that most Python steps need not change it.
 _ENVIRON = {}
 BOX = "/box"
+# How often the handler adds up the CPU time of every process of a step (RLIMIT_CPU holds each
+# process on its own; this holds them together).
+CPU_SCAN_S = 0.05
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -74,9 +90,15 @@ def _mount(source, target, fstype, flags, data):
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
-def _close_from(low):
-    if _libc.syscall(SYS_CLOSE_RANGE, low, 0x7FFFFFFF, 0) != 0:
-        os.closerange(low, 65536)
+def _close_from(low, keep=()):
+    """Closes every fd >= low except those in `keep`."""
+    start = low
+    for fd in sorted(k for k in keep if k >= low) + [None]:
+        end = 0x7FFFFFFF if fd is None else fd - 1
+        if end >= start and _libc.syscall(SYS_CLOSE_RANGE, start, end, 0) != 0:
+            os.closerange(start, min(end + 1, 65536))
+        if fd is not None:
+            start = fd + 1
 
 
 class Config:
@@ -90,6 +112,116 @@ class Config:
         self.cgroup_memory = raw.get("cgroupMemory")  # dir, inside the sandbox's view
         self.cgroup_pids = raw.get("cgroupPids")
         self.caches = raw.get("caches") or {}  # name -> read-only folder inside the sandbox
+        self.seccomp = raw.get("seccomp", True)
+
+
+# ---------------------------------------------------------------------------------------------
+# seccomp: the system calls a judged program has no use for fail (EPERM, or ENOSYS where a
+# runtime falls back on it), as in the trusted judges and Docker's default profile.
+
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_ERRNO = 0x00050000
+SECCOMP_RET_ALLOW = 0x7FFF0000
+EPERM, ENOSYS = 1, 38
+# Namespace flags of clone(2): a program may start processes and threads, not namespaces.
+CLONE_NAMESPACES = 0x00000080 | 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x20000000
+CLONE_NAMESPACES |= 0x40000000 | 0x10000000  # CLONE_NEWNET, CLONE_NEWUSER
+# Denied system calls (name -> number) per architecture: the kernel keyring, tracing and reading
+# other processes, mounts and namespaces, BPF, perf, userfaultfd, io_uring (it runs system calls
+# outside seccomp's view), modules, kexec, reboot, swap, accounting, clocks, handles.
+_DENIED = {
+    "x86_64": {
+        "audit_arch": 0xC000003E,
+        "clone": 56,
+        "clone3": 435,
+        "enosys": {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427},
+        "eperm": {
+            "add_key": 248, "request_key": 249, "keyctl": 250, "ptrace": 101,
+            "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "pidfd_getfd": 438,
+            "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272,
+            "setns": 308, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+            "fsmount": 432, "fspick": 433, "mount_setattr": 442, "bpf": 321,
+            "perf_event_open": 298, "userfaultfd": 323, "kexec_load": 246,
+            "kexec_file_load": 320, "init_module": 175, "finit_module": 313,
+            "delete_module": 176, "reboot": 169, "swapon": 167, "swapoff": 168, "acct": 163,
+            "syslog": 103, "vhangup": 153, "quotactl": 179, "lookup_dcookie": 212,
+            "open_by_handle_at": 304, "name_to_handle_at": 303, "fanotify_init": 300,
+            "settimeofday": 164, "clock_settime": 227, "adjtimex": 159, "clock_adjtime": 305,
+            "iopl": 172, "ioperm": 173, "uselib": 134, "personality": 135,
+        },
+    },
+    "aarch64": {
+        "audit_arch": 0xC00000B7,
+        "clone": 220,
+        "clone3": 435,
+        "enosys": {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427},
+        "eperm": {
+            "add_key": 217, "request_key": 218, "keyctl": 219, "ptrace": 117,
+            "process_vm_readv": 270, "process_vm_writev": 271, "kcmp": 272, "pidfd_getfd": 438,
+            "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97,
+            "setns": 268, "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
+            "fsmount": 432, "fspick": 433, "mount_setattr": 442, "bpf": 280,
+            "perf_event_open": 241, "userfaultfd": 282, "kexec_load": 104,
+            "kexec_file_load": 294, "init_module": 105, "finit_module": 273,
+            "delete_module": 106, "reboot": 142, "swapon": 224, "swapoff": 225, "acct": 89,
+            "syslog": 116, "vhangup": 58, "quotactl": 60, "open_by_handle_at": 265,
+            "name_to_handle_at": 264, "fanotify_init": 262, "settimeofday": 170,
+            "clock_settime": 112, "adjtimex": 171, "clock_adjtime": 266, "personality": 92,
+        },
+    },
+}
+
+
+def seccomp_program(machine=None):
+    """The classic-BPF filter for this architecture, as bytes, or None where it has no table.
+    Checks the architecture first (a 32-bit or x32 system call would have other numbers)."""
+    table = _DENIED.get(machine or platform.machine())
+    if table is None:
+        return None
+    ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    ins = []
+
+    def op(code, k, jt=0, jf=0):
+        ins.append(struct.pack("HBBI", code, jt, jf, k))
+
+    op(ld, 4)  # seccomp_data.arch
+    op(jeq, table["audit_arch"], 1, 0)
+    op(ret, SECCOMP_RET_KILL_PROCESS)
+    op(ld, 0)  # seccomp_data.nr
+    if table["audit_arch"] == 0xC000003E:
+        op(jge, 0x40000000, 0, 1)  # the x32 ABI
+        op(ret, SECCOMP_RET_ERRNO | EPERM)
+    for number in table["eperm"].values():
+        op(jeq, number, 0, 1)
+        op(ret, SECCOMP_RET_ERRNO | EPERM)
+    for number in list(table["enosys"].values()) + [table["clone3"]]:
+        # clone3 passes its flags in memory, out of the filter's reach: ENOSYS makes the C
+        # library fall back on clone(), whose flags are checked below (Docker does the same).
+        op(jeq, number, 0, 1)
+        op(ret, SECCOMP_RET_ERRNO | ENOSYS)
+    op(jeq, table["clone"], 0, 3)
+    op(ld, 16)  # args[0], low 32 bits: the flags
+    op(jset, CLONE_NAMESPACES, 0, 1)
+    op(ret, SECCOMP_RET_ERRNO | EPERM)
+    op(ret, SECCOMP_RET_ALLOW)
+    return b"".join(ins)
+
+
+def _install_seccomp(program):
+    count = len(program) // 8
+    buffer = ctypes.create_string_buffer(program, len(program))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(count, ctypes.addressof(buffer))
+    _check(
+        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Cgroups and limits
 
 
 class Cgroups:
@@ -98,27 +230,21 @@ class Cgroups:
     def __init__(self, config):
         self.memory = config.cgroup_memory
         self.pids = config.cgroup_pids
-        self._limits = {}
-        self.notes = []
         for path in (self.memory, self.pids):
             if path:
                 with open(os.path.join(path, "cgroup.procs"), "w") as f:
                     f.write("0")
-        self._oom_kills = self.oom_kills()
 
-    def _set(self, path, name, value):
-        key = (path, name)
-        if self._limits.get(key) == value:
-            return
+    @staticmethod
+    def _set(path, name, value):
         with open(os.path.join(path, name), "w") as f:
             f.write(str(value))
-        self._limits[key] = value
 
     def apply(self, limits):
         if self.memory:
             self._set(self.memory, "memory.limit_in_bytes", limits["memoryMb"] << 20)
         if self.pids:
-            # The zygote and the step's init live in the cgroup too.
+            # The zygote and the handler live in the cgroup too.
             self._set(self.pids, "pids.max", limits["processes"] + 2)
 
     def oom_kills(self):
@@ -129,48 +255,6 @@ class Cgroups:
                 if line.startswith("oom_kill "):
                     return int(line.split()[1])
         return 0
-
-    def oom_killed_since_last(self):
-        count = self.oom_kills()
-        killed = count > self._oom_kills
-        self._oom_kills = count
-        return killed
-
-
-class Box:
-    """The private work dir of one execution."""
-
-    def __init__(self, config, size_mb):
-        self.config = config
-        if config.isolation == "bwrap":
-            uid, gid = config.uid, config.gid
-            opts = f"size={size_mb}m,nr_inodes=65536,mode=0755,uid={uid},gid={gid}"
-            _mount("tmpfs", BOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
-            self.path = BOX
-        else:
-            import tempfile
-
-            self.path = tempfile.mkdtemp(prefix="box-", dir=config.work_root)
-        for sub in ("tmp", "shm"):
-            os.mkdir(os.path.join(self.path, sub), 0o1777)
-            os.chmod(os.path.join(self.path, sub), 0o1777)
-
-    def write(self, name, content):
-        path = os.path.join(self.path, name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, content.encode("utf-8", "replace"))
-        finally:
-            os.close(fd)
-
-    def remove(self):
-        if self.config.isolation == "bwrap":
-            _check(_libc.umount2(BOX.encode(), MNT_DETACH), "umount /box")
-        else:
-            import shutil
-
-            shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _set_limits(limits):
@@ -196,15 +280,57 @@ def _drop_privileges(config):
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
 
 
-def _report(text):
-    try:
-        os.write(STATUS_FD, text.encode() + b"\n")
-    except OSError:
-        pass
+class Box:
+    """The private work dir of one execution (in the handler's own mount namespace)."""
+
+    def __init__(self, config, size_mb):
+        self.config = config
+        if config.isolation == "bwrap":
+            uid, gid = config.uid, config.gid
+            opts = f"size={size_mb}m,nr_inodes=65536,mode=0755,uid={uid},gid={gid}"
+            _mount("tmpfs", BOX, "tmpfs", MS_NOSUID | MS_NODEV, opts)
+            self.path = BOX
+        else:
+            import tempfile
+
+            self.path = tempfile.mkdtemp(prefix="box-", dir=config.work_root)
+        for sub in ("tmp", "shm"):
+            os.mkdir(os.path.join(self.path, sub), 0o1777)
+            os.chmod(os.path.join(self.path, sub), 0o1777)
+
+    def copy_in(self, name, source_fd, offset, length):
+        """Writes `length` bytes at `offset` of the request's memory file to `name`."""
+        path = os.path.join(self.path, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _copy_range(source_fd, offset, fd, length)
+        finally:
+            os.close(fd)
+
+    def remove(self):
+        if self.config.isolation != "bwrap":  # bwrap: the mount goes with the handler
+            import shutil
+
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _copy_range(source_fd, offset, target_fd, length):
+    """Copies file to file in the kernel (the bytes never enter this heap)."""
+    while length > 0:
+        done = os.sendfile(target_fd, source_fd, offset, length)
+        if done <= 0:
+            raise OSError("short copy of a request file")
+        offset += done
+        length -= done
+
+
+# ---------------------------------------------------------------------------------------------
+# The program's process (P)
 
 
 class _Python:
-    """Runs a Python program inside an already-forked payload process."""
+    """Runs a Python program inside the step's payload process."""
 
     @staticmethod
     def _print_exception(exc):
@@ -214,7 +340,7 @@ class _Python:
         exc.__traceback__ = tb  # the program's frames only, as a normal run shows
         try:
             sys.excepthook(type(exc), exc, tb)
-        except BaseException:  # a program's own excepthook may fail; keep the status
+        except BaseException:  # a program's own excepthook may fail
             pass
 
     @staticmethod
@@ -231,20 +357,43 @@ class _Python:
         return 1
 
     @classmethod
-    def run(cls, path, source, compile_only):
-        """Runs `source` (the bytes of the file at `path`, already in memory) as __main__.
-        sys.stdin, sys.stdout and sys.stderr are the zygote's own, never used by it (the
-        protocol has its own fds) and so still empty; fds 0, 1 and 2 are now the step's."""
+    def _exec(cls, code, namespace, channel):
+        """Runs `code`; returns (ran_to_end, exit status)."""
+        try:
+            exec(code, namespace)
+            return True, 0
+        except SystemExit as exc:
+            return False, cls._exit_code(exc)
+        except BaseException as exc:
+            cls._print_exception(exc)
+            kind = "exception"
+            if isinstance(exc, AssertionError):
+                kind = "assertion"
+            elif isinstance(exc, MemoryError):
+                kind = "memory"
+            _say(channel, f"py {kind}")
+            return False, 1
+
+    @classmethod
+    def run(cls, step, box, fds):
+        """Compiles the program (a SyntaxError is said before anything of it runs), then runs
+        it as __main__, then the harness, if any, in the same namespace; the end-of-tests token
+        goes out only when the harness ran to its end."""
         import types
 
+        path = os.path.join(box, step["python"])
+        with open(path, "rb") as f:
+            source = f.read()
         try:
             code = compile(source, path, "exec", dont_inherit=True)
         except BaseException as exc:  # SyntaxError, ValueError (NUL), RecursionError, ...
             cls._print_exception(exc)
-            _report("py syntax")
+            _say(fds["pre"], "py syntax")
             cls._finish(1)
-        if compile_only:
+        if step.get("compileOnly"):
             cls._finish(0)
+        harness = step.get("harness")
+        os.close(fds["pre"])
         main = types.ModuleType("__main__")
         main.__file__ = path
         main.__builtins__ = __builtins__
@@ -256,20 +405,25 @@ class _Python:
         while frame is not None:
             depth, frame = depth + 1, frame.f_back
         sys.setrecursionlimit(sys.getrecursionlimit() + depth)
-        status = 0
-        try:
-            exec(code, main.__dict__)
-        except SystemExit as exc:
-            status = cls._exit_code(exc)
-        except BaseException as exc:
-            cls._print_exception(exc)
-            kind = "exception"
-            if isinstance(exc, AssertionError):
-                kind = "assertion"
-            elif isinstance(exc, MemoryError):
-                kind = "memory"
-            _report(f"py {kind}")
-            status = 1
+        del frame, source
+        channel = fds["post"]
+        ran, status = cls._exec(code, main.__dict__, channel)
+        del code
+        if ran and harness is not None:
+            text = os.pread(fds["request"], harness["length"], harness["offset"])
+            os.close(fds["request"])
+            try:
+                tests = compile(text, "<tests>", "exec", dont_inherit=True)
+            except BaseException as exc:
+                cls._print_exception(exc)
+                cls._finish(1)
+            del text
+            ran, status = cls._exec(tests, main.__dict__, channel)
+            del tests
+            if ran:
+                # The handler wrote the token to this pipe after P started; it is read only now.
+                token = os.read(fds["token"], 64).decode("ascii", "replace")
+                _say(channel, f"end {token}")
         cls._finish(status)
 
     @staticmethod
@@ -293,9 +447,315 @@ class _Python:
         os._exit(status)
 
 
+def _say(fd, text):
+    try:
+        os.write(fd, text.encode() + b"\n")
+    except OSError:
+        pass
+
+
+def _payload(config, step, limits, fds, seccomp):
+    """P: becomes the program; never returns. `fds`: the step's stdin, stdout, stderr, the
+    pre-program pipe (close-on-exec), the post-program pipe and the request file (Python)."""
+    try:
+        os.dup2(fds["stdin"], 0)
+        os.dup2(fds["stdout"], 1)
+        os.dup2(fds["stderr"], 2)
+        keep = [fds["pre"]]
+        if step.get("python"):
+            keep += [fds["post"], fds["request"], fds["token"]]
+        _close_from(3, keep)
+        if config.isolation == "bwrap":
+            # The OOM killer takes the program before the handler and the zygote.
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            os.write(fd, b"1000")
+            os.close(fd)
+        else:
+            os.setsid()
+        os.chdir(step["cwd"])
+        _set_limits(limits)
+        _drop_privileges(config)
+        if seccomp is not None:
+            _install_seccomp(seccomp)
+        if step.get("python"):
+            if step["env"] != _ENVIRON:  # os.environ is costly to touch in a forked child
+                os.environ.clear()
+                os.environ.update(step["env"])
+            _Python.run(step, step["cwd"], fds)
+        # An exec'd program starts with the default action for every signal.
+        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        argv = step["argv"]
+        os.execve(argv[0], argv, step["env"])
+    except BaseException as exc:
+        _say(fds["pre"], f"setup payload: {exc}")
+    os._exit(127)
+
+
+# ---------------------------------------------------------------------------------------------
+# The handler (H)
+
+
+class Handler:
+    """Carries out one request as PID 1 of its own PID namespace; never returns."""
+
+    def __init__(self, zygote, request_fd, json_length, answer_fd):
+        self.config = zygote.config
+        self.cgroups = zygote.cgroups
+        self.seccomp = zygote.seccomp
+        self.request_fd = request_fd
+        self.json_length = json_length
+        self.answer_fd = answer_fd
+        self.in_pidns = zygote.pidns is not None
+
+    def run(self):
+        try:
+            if self.config.isolation == "bwrap":
+                _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
+                _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+            request = json.loads(os.pread(self.request_fd, self.json_length, 0))
+            answer = {"id": request["id"], **self.handle(request)}
+        except BaseException as exc:
+            answer = {"error": f"{type(exc).__name__}: {exc}"}
+        _write_line(self.answer_fd, answer)
+        os._exit(0)
+
+    def handle(self, request):
+        box = Box(self.config, request.get("boxMb", 256))
+        try:
+            base = self.json_length  # blob offsets count from the end of the JSON
+            for entry in request.get("files", []):
+                box.copy_in(entry["name"], self.request_fd, base + entry["offset"], entry["length"])
+            for step in request["steps"]:
+                if step.get("harness"):
+                    step["harness"] = dict(step["harness"], offset=base + step["harness"]["offset"])
+            results, used = [], 0
+            budget = request.get("outputBudget", 1 << 62)
+            for step in request["steps"]:
+                result = self.run_step(box, step, budget - used)
+                used += result.pop("outputBytes")
+                results.append(result)
+                if step.get("stopUnlessOk") and not _ok(result):
+                    break
+                if result.get("pyError") == "syntax" and request.get("stopOnSyntaxError"):
+                    break
+                if result.get("outputExceeded"):
+                    break
+            answer = {"steps": results}
+            if request.get("fetch"):
+                answer["files"] = _fetch(box.path, request["fetch"])
+            return answer
+        finally:
+            box.remove()
+
+    def run_step(self, box, step, budget):
+        limits = step["limits"]
+        tmp = os.path.join(box.path, "tmp")
+        fill = lambda text: text.replace("{box}", box.path).replace("{tmp}", tmp)  # noqa: E731
+        env = {key: fill(value) for key, value in step.get("env", {}).items()}
+        env.update(HOME=box.path, TMPDIR=tmp)
+        step = dict(step, cwd=box.path, env=env)
+        if step.get("argv"):
+            step["argv"] = [fill(arg) for arg in step["argv"]]
+        if step.get("cache"):
+            _mount_cache(self.config, step["cache"], box.path)
+        self.cgroups.apply(limits)
+        oom_before = self.cgroups.oom_kills()
+        output_limit = max(0, min(limits["outputBytes"], budget))
+        fds = {"stdin": _stdin_fd(step.get("stdin"))}
+        out_r, fds["stdout"] = _output_file("stdout")
+        err_r, fds["stderr"] = _output_file("stderr")
+        pre_r, fds["pre"] = os.pipe2(os.O_CLOEXEC)
+        python = bool(step.get("python"))
+        post_r, fds["post"] = os.pipe2(os.O_CLOEXEC) if python else (None, None)
+        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if python else (None, None)
+        fds["request"] = self.request_fd
+        os.set_blocking(pre_r, False)
+        if post_r is not None:
+            os.set_blocking(post_r, False)
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            _payload(self.config, step, limits, fds, self.seccomp)
+        for name in ("stdin", "stdout", "stderr", "pre", "post", "token"):
+            if fds[name] is not None:
+                os.close(fds[name])
+        token = None
+        if token_w is not None:
+            # Made after the fork, so that P's memory never held it before the harness reads it.
+            token = os.urandom(16).hex()
+            os.write(token_w, token.encode())
+            os.close(token_w)
+        try:
+            watch = self._watch(pid, (out_r, err_r), limits, output_limit, started, children_before)
+        finally:
+            for fd in (out_r, err_r):
+                os.close(fd)
+        pre = _read_all(pre_r, 65536).decode("utf-8", "replace")
+        post = _read_all(post_r, 65536).decode("utf-8", "replace") if post_r is not None else ""
+        for fd in (pre_r, post_r):
+            if fd is not None:
+                os.close(fd)
+        result = _describe(pre, post, watch, step, token)
+        result.update(oomKilled=self.cgroups.oom_kills() > oom_before)
+        return result
+
+    def _watch(self, pid, fds, limits, output_limit, started, children_before):
+        """Waits until P exits, enforcing the wall clock, the CPU time of all the step's
+        processes together and the output limit; then ends what is left of the step, reaps it
+        and reads stdout and stderr back (at most `output_limit` of each)."""
+        names = dict(zip(fds, ("stdout", "stderr")))
+        pidfd = os.pidfd_open(pid)
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        deadline = started + limits["wallMs"] / 1000
+        cpu_limit = limits["cpuMs"] / 1000
+        killed = None
+        status = usage = None
+        next_scan = started + CPU_SCAN_S
+        interval = 0.002  # output is checked at growing intervals, up to 20 ms
+
+        def end(reason):
+            nonlocal killed, status, usage
+            killed = reason
+            status, usage = self._kill_rest(pid)
+
+        try:
+            while status is None and killed is None:
+                now = time.monotonic()
+                if now >= deadline:
+                    end("timeout")
+                    break
+                if poller.poll(max(0, min(interval, deadline - now)) * 1000):
+                    status, usage = _reap(pid, block=True)
+                    break
+                interval = min(interval * 2, 0.02)
+                status, usage = _reap(pid, block=False)
+                if status is not None:
+                    break
+                for fd in fds:
+                    if os.fstat(fd).st_size > output_limit:
+                        end(f"output:{names[fd]}")
+                        break
+                if killed is None and now >= next_scan:
+                    next_scan = now + CPU_SCAN_S
+                    if _cpu_seconds(children_before, self.in_pidns, pid) > cpu_limit:
+                        end("cpu")
+        finally:
+            os.close(pidfd)
+        if killed is None:
+            self._kill_rest(pid)
+        wall = time.monotonic() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = _cpu_delta(children_before, children)
+        for fd in fds:
+            if killed is None and os.fstat(fd).st_size > output_limit:
+                killed = f"output:{names[fd]}"
+        stdout = os.pread(fds[0], output_limit, 0)
+        stderr = os.pread(fds[1], output_limit, 0)
+        return {
+            "status": status,
+            "killed": killed,
+            "stdout": stdout,
+            "stderr": stderr,
+            "outputBytes": len(stdout) + len(stderr),
+            "wallMs": round(wall * 1000, 3),
+            "cpuMs": round(cpu * 1000, 3),
+            "maxRssKb": usage.ru_maxrss if usage is not None else 0,
+        }
+
+    def _kill_rest(self, pid):
+        """Kills every process of the step and reaps them all (as PID 1, kill(-1) reaches every
+        process of the namespace but this one); returns P's wait status and usage if it was
+        reaped here."""
+        if self.in_pidns:
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        found = (None, None)
+        while True:
+            try:
+                reaped, status, usage = os.wait4(-1, 0)
+            except ChildProcessError:
+                return found
+            except InterruptedError:
+                continue
+            if reaped == pid:
+                found = (status, usage)
+
+
+FETCH_BYTES = 16 << 20
+
+
+def _fetch(box, paths):
+    """Files the caller asked back, base64, at most FETCH_BYTES in all; paths that leave the
+    work dir, are missing or are not regular files are left out."""
+    import base64
+
+    found, total = {}, 0
+    root = os.path.realpath(box)
+    for name in paths:
+        path = os.path.realpath(os.path.join(box, name))
+        if not path.startswith(root + os.sep) or not os.path.isfile(path):
+            continue
+        size = os.path.getsize(path)
+        if total + size > FETCH_BYTES:
+            continue
+        with open(path, "rb") as f:
+            found[name] = base64.b64encode(f.read(size)).decode("ascii")
+        total += size
+    return found
+
+
+def _reap(pid, block):
+    """Reaps finished processes (orphans of the step come to PID 1); returns P's wait status and
+    resource usage once P is among them, else (None, None)."""
+    flags = 0 if block else os.WNOHANG
+    while True:
+        try:
+            found, status, usage = os.wait4(-1, flags)
+        except ChildProcessError:
+            return None, None
+        if found == pid:
+            return status, usage
+        if found == 0:
+            return None, None
+        flags = os.WNOHANG if not block else flags
+
+
+def _cpu_seconds(before, in_pidns, pid):
+    """CPU time of the step so far: what its reaped processes used, plus every live one (without
+    a PID namespace, P alone: /proc shows the host's processes)."""
+    total = _cpu_delta(before, resource.getrusage(resource.RUSAGE_CHILDREN))
+    ticks = os.sysconf("SC_CLK_TCK")
+    for name in os.listdir("/proc") if in_pidns else [str(pid)]:
+        if not name.isdigit() or name == "1":
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def _cpu_delta(before, after):
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def _mount_cache(config, name, box):
     """A shared build cache, read-only, under a writable layer private to this execution."""
     target = os.path.join(box, "tmp", f".{name}cache")
+    if os.path.exists(target):
+        return
     lower = config.caches.get(name)
     if config.isolation != "bwrap":  # no mount namespace: the shared cache itself, writable
         if lower:
@@ -320,191 +780,10 @@ def _mount_cache(config, name, box):
         _mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, options)
 
 
-# Signals whose default action ends a process; the faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are
-# left out, as a real fault kills even an init and a Python handler would only re-fault. SIGINT
-# keeps Python's own handler (KeyboardInterrupt); SIGPIPE and SIGXFSZ stay ignored, as Python has
-# them; SIGKILL and SIGSTOP cannot be handled.
-_DEADLY = tuple(
-    getattr(signal, name)
-    for name in (
-        "SIGHUP SIGQUIT SIGTRAP SIGABRT SIGUSR1 SIGUSR2 SIGALRM SIGTERM SIGSTKFLT SIGVTALRM "
-        "SIGPROF SIGIO SIGPWR SIGSYS"
-    ).split()
-    if hasattr(signal, name)
-)
-
-
-def _die_by_signal(signum, frame):
-    """A PID-namespace init ignores signals it has no handler for, where any other process
-    dies: for the Python program, which is that init, this handler dies instead (and says by
-    which signal). Installed with _signal.signal, so a program's own handlers replace it."""
-    if signum == signal.SIGXCPU:
-        _report("py cpu")
-    _report(f"killed {signum}")
-    os._exit(128 + signum)
-
-
-def _payload(config, step, limits):
-    """The process that becomes the program: never returns."""
-    try:
-        _set_limits(limits)
-        _drop_privileges(config)
-        if step.get("python"):
-            for signum in (*_DEADLY, signal.SIGXCPU):
-                _signal.signal(signum, _die_by_signal)  # not signal.signal: its enums cost
-
-            if step["env"] != _ENVIRON:  # os.environ is costly to touch in a forked child
-                os.environ.clear()
-                os.environ.update(step["env"])
-            _Python.run(step["python"], step["source"], step.get("compileOnly", False))
-        os.set_inheritable(STATUS_FD, False)
-        argv = step["argv"]
-        os.execve(argv[0], argv, step["env"])
-    except BaseException as exc:
-        _report(f"setup payload: {exc}")
-    os._exit(127)
-
-
-def _step_init(config, step, fds, limits):
-    """X: PID 1 of the step's namespaces; never returns."""
-    try:
-        stdin_fd, out_w, err_w, status_w = fds
-        if config.isolation == "bwrap":
-            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
-            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-            # The OOM killer takes the step's processes before the zygote (raising needs no
-            # privilege, lowering the zygote's own would).
-            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-            os.write(fd, b"1000")
-            os.close(fd)
-        else:
-            os.setsid()
-        if step.get("cache"):
-            _mount_cache(config, step["cache"], step["cwd"])
-        os.dup2(stdin_fd, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.dup2(status_w, STATUS_FD)
-        _close_from(STATUS_FD + 1)
-        os.chdir(step["cwd"])
-        if step.get("python"):
-            # The Python program is the init itself: one fork per step instead of two.
-            _payload(config, step, limits)
-        # Children inherit SIG_DFL for everything, as after a fresh exec.
-        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
-        payload = os.fork()
-        if payload == 0:
-            _payload(config, step, limits)
-        while True:
-            try:
-                pid, status = os.waitpid(-1, 0)
-            except ChildProcessError:
-                _report("setup payload vanished")
-                os._exit(1)
-            if pid == payload:
-                _report(f"wait {status}")
-                os._exit(0)
-    except BaseException as exc:
-        _report(f"setup init: {exc}")
-    os._exit(1)
-
-
-class Zygote:
-    def __init__(self, config):
-        self.config = config
-        self.cgroups = None
-        self.pidns = None
-        if config.isolation == "bwrap":
-            _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
-            self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        self.cgroups = Cgroups(config)
-
-    def _fork_into_namespace(self):
-        if self.pidns is not None:
-            # A PID namespace can be unshared for children only once per setting: go back to
-            # our own, then ask for a fresh one, so that the next fork is its PID 1.
-            _check(_libc.setns(self.pidns, CLONE_NEWPID), "setns")
-            _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
-        return os.fork()
-
-    def run_step(self, box, step, files):
-        limits = step["limits"]
-        tmp = os.path.join(box.path, "tmp")
-        fill = lambda text: text.replace("{box}", box.path).replace("{tmp}", tmp)  # noqa: E731
-        env = {key: fill(value) for key, value in step.get("env", {}).items()}
-        env.update(HOME=box.path, TMPDIR=tmp)
-        step = dict(step, cwd=box.path, env=env)
-        if step.get("argv"):
-            step["argv"] = [fill(arg) for arg in step["argv"]]
-        if step.get("python"):
-            name = step["python"]
-            step["python"] = os.path.join(box.path, name)
-            if name in files:
-                step["source"] = files[name].encode("utf-8", "replace")
-            else:
-                with open(step["python"], "rb") as f:
-                    step["source"] = f.read()
-        self.cgroups.apply(limits)
-        stdin_fd = _stdin_fd(step.get("stdin"))
-        out_r, out_w = _output_file("stdout")
-        err_r, err_w = _output_file("stderr")
-        status_r, status_w = os.pipe()
-        os.set_blocking(status_r, False)  # what the init wrote is there once it is gone
-        started = time.monotonic()
-        pid = self._fork_into_namespace()
-        if pid == 0:
-            _step_init(self.config, step, (stdin_fd, out_w, err_w, status_w), limits)
-        for fd in (stdin_fd, out_w, err_w, status_w):
-            os.close(fd)
-        on_exit = None if self.pidns is not None else lambda: _kill_group(pid)
-        try:
-            watch = _watch(pid, (out_r, err_r), limits, started, on_exit)
-        finally:
-            for fd in (out_r, err_r):
-                os.close(fd)
-        _, wait_status, usage = os.wait4(pid, 0)
-        wall = time.monotonic() - started
-        status_text = _read_all(status_r, 65536).decode("utf-8", "replace")
-        os.close(status_r)
-        result = _describe(status_text, wait_status, watch, bool(step.get("python")))
-        result.update(
-            wallMs=round(wall * 1000, 3),
-            cpuMs=round((usage.ru_utime + usage.ru_stime) * 1000, 3),
-            maxRssKb=usage.ru_maxrss,
-            oomKilled=self.cgroups.oom_killed_since_last(),
-        )
-        return result
-
-    def handle(self, request):
-        box = Box(self.config, request.get("boxMb", 256))
-        try:
-            files = request.get("files", {})
-            for name, content in files.items():
-                box.write(name, content)
-            results = []
-            for step in request["steps"]:
-                result = self.run_step(box, step, files)
-                results.append(result)
-                if step.get("stopUnlessOk") and not _ok(result):
-                    break
-            return {"id": request["id"], "steps": results}
-        finally:
-            box.remove()
-
-
 def _ok(result):
     return result.get("exitCode") == 0 and not result.get("timedOut") and not result.get(
         "outputExceeded"
     ) and not result.get("setupError")
-
-
-def _kill_group(pgid):
-    """Without a PID namespace: what is left of the step's process group goes."""
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 def _stdin_fd(data):
@@ -533,8 +812,8 @@ def _read_all(fd, limit):
 
 
 def _output_file(name):
-    """stdout or stderr of a step: a memory file, read back by the zygote, and the step's end of
-    it, opened for appending. A file rather than a pipe: a writer never blocks or queues (Node
+    """stdout or stderr of a step: a memory file, read back by the handler, and the step's end
+    of it, opened for appending. A file rather than a pipe: a writer never blocks or queues (Node
     queues pipe writes in memory when the pipe is full), so the size says all that was written.
     """
     fd = os.memfd_create(name, os.MFD_CLOEXEC)
@@ -542,86 +821,148 @@ def _output_file(name):
     return fd, append
 
 
-def _watch(pid, fds, limits, started, on_exit=None):
-    """Waits until the step's init exits; enforces wall time and the output limit, then reads
-    stdout and stderr back (at most `outputBytes` of each)."""
-    limit = limits["outputBytes"]
-    names = dict(zip(fds, ("stdout", "stderr")))
-    pidfd = os.pidfd_open(pid)
-    poller = select.poll()
-    poller.register(pidfd, select.POLLIN)
-    deadline = started + limits["wallMs"] / 1000
-    killed = None
-    interval = 0.002  # output is checked at growing intervals, up to 20 ms
-    try:
-        while True:
-            now = time.monotonic()
-            if killed is None and now >= deadline:
-                killed = "timeout"
-                os.kill(pid, signal.SIGKILL)
-            timeout = interval if killed else min(interval, deadline - now)
-            if poller.poll(max(0, timeout) * 1000):
-                break
-            interval = min(interval * 2, 0.02)
-            if killed is None:
-                for fd in fds:
-                    if os.fstat(fd).st_size > limit:
-                        killed = f"output:{names[fd]}"
-                        os.kill(pid, signal.SIGKILL)
-                        break
-    finally:
-        os.close(pidfd)
-    if on_exit is not None:
-        on_exit()
-    for fd in fds:
-        if killed is None and os.fstat(fd).st_size > limit:
-            killed = f"output:{names[fd]}"
-    return {
-        "stdout": os.pread(fds[0], limit, 0),
-        "stderr": os.pread(fds[1], limit, 0),
-        "killed": killed,
-    }
-
-
-def _describe(status_text, init_status, watch, init_is_payload):
-    """Merges what the init reported with what the zygote saw."""
+def _describe(pre, post, watch, step, token):
+    """What the handler saw of a step. Only `pre` (written before the program started) and the
+    handler's own observations can make a status; of `post` (written while or after the
+    program ran) only the exception class and the end-of-tests token are read, and the token
+    counts only when it is the one the handler gave P (after the fork, through a pipe that P reads
+    once the harness has run to its end)."""
+    killed = watch["killed"]
+    status = watch["status"]
     result = {
         "exitCode": None,
         "signal": None,
-        "timedOut": watch["killed"] == "timeout",
-        "outputExceeded": None,
+        "timedOut": killed == "timeout",
+        "cpuExceeded": killed == "cpu",
+        "outputExceeded": killed.split(":", 1)[1] if killed and killed.startswith("output:") else None,
         "pyError": None,
         "setupError": None,
+        "ended": None,
         "stdout": watch["stdout"].decode("utf-8", "replace"),
         "stderr": watch["stderr"].decode("utf-8", "replace"),
+        "outputBytes": watch["outputBytes"],
+        "wallMs": watch["wallMs"],
+        "cpuMs": watch["cpuMs"],
+        "maxRssKb": watch["maxRssKb"],
     }
-    if watch["killed"] and watch["killed"].startswith("output:"):
-        result["outputExceeded"] = watch["killed"].split(":", 1)[1]
-    payload_status = None
-    killed_by = None
-    for line in status_text.splitlines():
-        if line.startswith("wait "):
-            payload_status = int(line[5:])
-        elif line.startswith("killed "):
-            killed_by = int(line[7:])
-        elif line.startswith("py "):
-            result["pyError"] = line[3:].strip()
+    for line in pre.splitlines():
+        if line == "py syntax":
+            result["pyError"] = "syntax"
         elif line.startswith("setup "):
             result["setupError"] = line[6:]
-    if payload_status is None:
-        # The init ran the program itself, or died: killed by us (timeout, output), by the OOM
-        # killer, or by a failure of its own.
-        payload_status = init_status
-        failed = not init_is_payload and not result["setupError"] and watch["killed"] is None
-        if failed and os.WIFEXITED(init_status):
-            result["setupError"] = f"step init exited with {os.WEXITSTATUS(init_status)}"
-    if killed_by is not None and init_is_payload and watch["killed"] is None:
-        result["signal"] = killed_by
-    elif os.WIFSIGNALED(payload_status):
-        result["signal"] = os.WTERMSIG(payload_status)
-    elif os.WIFEXITED(payload_status):
-        result["exitCode"] = os.WEXITSTATUS(payload_status)
+    if step.get("harness") is not None and result["pyError"] != "syntax":
+        result["ended"] = token is not None and f"end {token}" in post.splitlines()
+    if result["pyError"] is None:
+        for line in post.splitlines():
+            if line in ("py assertion", "py exception", "py memory"):
+                result["pyError"] = line[3:]
+    if status is None:
+        if result["setupError"] is None and killed is None:
+            result["setupError"] = "the step's process vanished"
+        return result
+    if os.WIFSIGNALED(status):
+        result["signal"] = os.WTERMSIG(status)
+    elif os.WIFEXITED(status):
+        result["exitCode"] = os.WEXITSTATUS(status)
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# The zygote
+
+
+class Zygote:
+    def __init__(self, config):
+        self.config = config
+        self.pidns = None
+        if config.isolation == "bwrap":
+            _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+            self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        self.cgroups = Cgroups(config)
+        self.seccomp = seccomp_program() if config.seccomp and config.isolation == "bwrap" else None
+
+    def _fork_into_namespace(self):
+        if self.pidns is not None:
+            # A PID namespace can be unshared for children only once per setting: go back to
+            # our own, then ask for a fresh one, so that the next fork is its PID 1.
+            _check(_libc.setns(self.pidns, CLONE_NEWPID), "setns")
+            _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
+        return os.fork()
+
+    def serve(self, proto_in, proto_out):
+        buffer = bytearray(1 << 20)
+        while True:
+            header = _read_header(proto_in)
+            if header is None:
+                return
+            request_id, json_length, blob_length = header
+            request_fd = _copy_request(proto_in, json_length + blob_length, buffer)
+            answer_fd = os.memfd_create("answer", os.MFD_CLOEXEC)
+            pid = self._fork_into_namespace()
+            if pid == 0:
+                try:
+                    os.close(proto_in)
+                    os.close(proto_out)
+                    Handler(self, request_fd, json_length, answer_fd).run()
+                finally:
+                    os._exit(70)
+            os.close(request_fd)
+            _, status = os.waitpid(pid, 0)
+            size = os.fstat(answer_fd).st_size
+            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and size > 0:
+                _copy_to(answer_fd, proto_out, size)
+            else:
+                how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else (
+                    f"exit status {os.WEXITSTATUS(status)}"
+                )
+                _write_line(proto_out, {"id": request_id, "error": f"handler died ({how})"})
+            os.close(answer_fd)
+
+
+def _read_header(fd):
+    """The header line of a request, `<id> <json bytes> <blob bytes>`, read a byte at a time so
+    that nothing after it is read into this process."""
+    data = bytearray()
+    while True:
+        byte = os.read(fd, 1)
+        if not byte:
+            return None
+        if byte == b"\n":
+            break
+        data += byte
+        if len(data) > 64:
+            raise ValueError("request header too long")
+    request_id, json_length, blob_length = (int(x) for x in data.split())
+    return request_id, json_length, blob_length
+
+
+def _copy_request(fd, length, buffer):
+    """Moves exactly `length` bytes from the pipe into a new memory file through `buffer`,
+    which is wiped afterwards."""
+    target = os.memfd_create("request", 0)
+    view = memoryview(buffer)
+    try:
+        while length > 0:
+            got = os.readv(fd, [view[: min(length, len(buffer))]])
+            if got == 0:
+                raise EOFError("the request ended early")
+            rest = view[:got]
+            while rest:
+                rest = rest[os.write(target, rest):]
+            length -= got
+    finally:
+        view[:] = bytes(len(buffer))
+        view.release()
+    return target
+
+
+def _copy_to(source_fd, target_fd, size):
+    offset = 0
+    while offset < size:
+        done = os.sendfile(target_fd, source_fd, offset, size - offset)
+        if done <= 0:
+            raise OSError("short answer copy")
+        offset += done
 
 
 def _preload():
@@ -648,24 +989,6 @@ def _write_line(fd, obj):
     data = memoryview((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8", "replace"))
     while data:
         data = data[os.write(fd, data):]
-
-
-def _lines(fd):
-    """JSON lines from `fd`; a long line (a 20 MB program) is joined once, not grown."""
-    parts = []
-    while True:
-        chunk = os.read(fd, 1 << 20)
-        if not chunk:
-            return
-        while True:
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                parts.append(chunk)
-                break
-            parts.append(chunk[:newline])
-            line, parts, chunk = b"".join(parts), [], chunk[newline + 1 :]
-            if line.strip():
-                yield line
 
 
 def _set_environ(config):
@@ -699,23 +1022,13 @@ def main():
             "python": sys.version.split()[0],
             "executable": sys.executable,
             "pid": os.getpid(),
+            "seccomp": zygote.seccomp is not None,
         },
     )
-    for line in _lines(proto_in):
-        request_id = None
-        try:
-            request = json.loads(line)
-            request_id = request.get("id")
-            response = zygote.handle(request)
-        except BaseException as exc:  # one bad request must not take the worker down
-            if os.getpid() != zygote_pid:  # a forked child that raised: never return
-                os._exit(127)
-            response = {"id": request_id, "error": f"{type(exc).__name__}: {exc}"}
-        _write_line(proto_out, response)
+    zygote.serve(proto_in, proto_out)
 
 
 if __name__ == "__main__":
-    zygote_pid = os.getpid()
     try:
         main()
     except KeyboardInterrupt:

@@ -40,7 +40,13 @@ export async function judgeSamples(
 ): Promise<JudgeResult> {
   const path = join(options.runDir, EXECUTIONS_FILE);
   const stored = await readJsonl<SampleResult>(path, { allowTruncatedTail: true });
-  const byKey = new Map(stored.map((r) => [sampleKey(r.taskId, r.index), r]));
+  // A stored sandbox_error was the sandbox's fault, not the sample's: judged again on resume.
+  const byKey = new Map(
+    stored.filter((r) => r.execution.status !== "sandbox_error").map((r) => [
+      sampleKey(r.taskId, r.index),
+      r,
+    ]),
+  );
   const pending = samples.filter((s) => !byKey.has(sampleKey(s.taskId, s.index)));
   const appender = await JsonlAppender.open(path);
   const started = performance.now();

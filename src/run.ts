@@ -201,7 +201,10 @@ async function syntaxCounts(
   const counts = new Map<string, number>();
   for (const sample of samples) {
     const request = benchmark.request(tasks.get(sample.taskId)!, sample.code);
-    const ok = await parsesCleanly(request.code, request.language);
+    const program = request.harness === undefined
+      ? request.code
+      : `${request.code}\n\n${request.harness}`;
+    const ok = await parsesCleanly(program, request.language);
     counts.set(sample.taskId, (counts.get(sample.taskId) ?? 0) + (ok ? 1 : 0));
   }
   return counts;

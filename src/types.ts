@@ -113,6 +113,22 @@ export interface Execution {
   readonly stderr: string;
   /** Present in `run` mode: one entry per stdin case. */
   readonly cases?: readonly CaseResult[];
+  /** The signal that ended the program (the last run step), when one did. */
+  readonly signal?: number | null;
+  /** The compile or build step, when the language has one and it ran. */
+  readonly build?: BuildResult;
+  /** Files asked back with `fetchFiles` (path to base64), those that existed. */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/** What the sandbox saw of a compile or build step. */
+export interface BuildResult {
+  readonly exitCode: number | null;
+  readonly signal: number | null;
+  readonly timedOut: boolean;
+  readonly wallMs: number;
+  readonly stdout: string;
+  readonly stderr: string;
 }
 
 /** One judged sample: the record written to `executions.jsonl`. */

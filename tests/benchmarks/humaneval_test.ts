@@ -55,12 +55,13 @@ Deno.test("humaneval tasks", async (t) => {
     () =>
       assert.equal(evens!.reference, `${evens!.prompt}    return [x for x in xs if x % 2 == 0]\n`),
   );
-  await t.step("program is code, then the test, then check(entry_point), in test mode", () => {
+  await t.step("program is the code; the test and check(entry_point) are its harness", () => {
     const request = humaneval.request(add!, "CODE");
     assert.equal(request.mode, "test");
     assert.equal(request.language, "python");
-    assert.ok(request.code.startsWith("CODE\n\n\n\nMETADATA = {}"));
-    assert.ok(request.code.endsWith("\n\ncheck(add)\n"));
+    assert.equal(request.code, "CODE");
+    assert.ok(request.harness?.startsWith("\n\nMETADATA = {}"));
+    assert.ok(request.harness?.endsWith("\n\ncheck(add)\n"));
   });
   await t.step(
     "gold passes and a wrong completion fails in the sandbox",
