@@ -22,13 +22,9 @@
  * @module
  */
 
-import type { ExecutionStatus } from "../../src/types.ts";
+import type { Execution, ExecutionStatus } from "../../src/types.ts";
 import { type Language, LANGUAGES, type LanguageSpec } from "../languages.ts";
-import type { IsolationMode, Limits } from "../types.ts";
-import type {
-  ServiceExecution as Execution,
-  ServiceRequest as ExecuteRequest,
-} from "./_pending.ts";
+import type { ExecuteRequest, IsolationMode, Limits } from "../types.ts";
 
 /**
  * SandboxFusion's language names (its `Language` literal: the server's, in its order, then those
