@@ -41,6 +41,8 @@ def through_sandbox_fusion(url, case):
         "stdin": case.get("stdin"),
         "compile_timeout": case.get("compile_timeout", 10),
         "run_timeout": case.get("run_timeout", 10),
+        "files": case.get("files", {}),
+        "fetch_files": case.get("fetch_files", []),
     }
     out = {}
     try:
