@@ -229,9 +229,10 @@ class RemoteExecutor implements Executor {
     replica.inFlight += jobs.length;
     this.#inFlight += jobs.length;
     const answered = new Set<number>();
+    const progress = { held: false };
     let outcome: "done" | "refused" | "failed" = "failed";
     try {
-      outcome = await this.#exchange(replica, jobs, answered);
+      outcome = await this.#exchange(replica, jobs, answered, progress);
     } catch (error) {
       this.#settings.log?.(`sandbox replica ${replica.url} failed: ${errorText(error)}`);
     } finally {
@@ -245,7 +246,8 @@ class RemoteExecutor implements Executor {
       replica.rest(50, 2_000);
     } else {
       replica.rest(250, 5_000);
-      for (const job of unanswered) job.attempts++;
+      // Only a replica that took the batch (answered 200) held its programs.
+      if (progress.held) { for (const job of unanswered) job.attempts++; }
     }
     this.#requeue(unanswered);
     this.#pump();
@@ -256,6 +258,7 @@ class RemoteExecutor implements Executor {
     replica: Replica,
     jobs: readonly Job[],
     answered: Set<number>,
+    progress: { held: boolean },
   ): Promise<"done" | "refused" | "failed"> {
     const controller = new AbortController();
     const idleMs = this.#settings.idleMs ?? 30_000;
@@ -286,6 +289,7 @@ class RemoteExecutor implements Executor {
         throw new Error(`HTTP ${response.status}`);
       }
       this.#lastContact = Date.now();
+      progress.held = true;
       for await (const line of ndjsonLines(response.body)) {
         clearTimeout(timer);
         timer = setTimeout(() => controller.abort(), idleMs);
