@@ -44,7 +44,8 @@ async function sendKillingOne(retries: boolean): Promise<ManyResult & { killed: 
     const kill = ["--kill-pid", String(killed.pid), "--kill-after", String(Math.floor(974 / 3))];
     const outcome = await runClients<ManyResult>(
       clients as Exclude<typeof clients, { reason: string }>,
-      ["many", proxy.url, "--threads", "12", ...kill],
+      // A generous time limit: on a loaded machine MBPP's slowest program nears the default 10 s.
+      ["many", proxy.url, "--threads", "12", "--timeout", "30", ...kill],
       input,
     );
     return { ...outcome, killed };
@@ -61,7 +62,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async (t) => {
-    const executor = await createExecutor({ languages: ["python"] });
+    // The same time limit as the replicas get from verl's client below (--timeout 30).
+    const limits = { wallMs: 30_000, cpuMs: 30_000 };
+    const executor = await createExecutor({ languages: ["python"], limits });
     const inProcess = new Map<string, string>();
     try {
       await Promise.all(programs!.map(async ({ id, code }) => {

@@ -6,7 +6,8 @@ Prints one JSON document on stdout.
 
   cases URL           stdin: a JSON list of cases; each through both clients
   many URL [options]  stdin: JSON lines {"id", "code"}; each through verl's check_correctness
-                      --threads N, --kill-pid PID --kill-after K (SIGKILL PID once K finished)
+                      --threads N, --timeout S (verl's compile and run timeout),
+                      --kill-pid PID --kill-after K (SIGKILL PID once K finished)
 """
 
 import argparse
@@ -110,7 +111,11 @@ def run_many(args, verl):
     started = time.monotonic()
 
     def one(program):
-        case = {"code": program["code"], "language": program.get("language", "python")}
+        case = {
+            "code": program["code"],
+            "language": program.get("language", "python"),
+            "timeout": args.timeout,
+        }
         return program["id"], through_verl(verl, args.url, case)
 
     with ThreadPoolExecutor(max_workers=args.threads) as pool:
@@ -139,6 +144,7 @@ def main():
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--kill-pid", type=int, default=0)
     parser.add_argument("--kill-after", type=int, default=0)
+    parser.add_argument("--timeout", type=int, default=10)
     args = parser.parse_args()
     verl = load_verl(args.clients)
     # verl's client logs every call at INFO and each failure at ERROR; keep stderr for errors.

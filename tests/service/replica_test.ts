@@ -65,7 +65,7 @@ Deno.test({
           const before = (await stats(replica.url)).refused;
           const programs = Array.from({ length: 50 }, (_, i) => ({
             id: String(i),
-            code: `import time\ntime.sleep(0.02)\nprint(${i})`,
+            code: `import time\ntime.sleep(0.01)\nprint(${i})`,
           }));
           const outcome = await runClients<{ results: Record<string, { result: unknown }> }>(
             clients as Exclude<typeof clients, { reason: string }>,
@@ -99,9 +99,15 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       replica.kill("SIGTERM");
-      const ready = await fetch(`${replica.url}/v1/ready`);
-      assert.equal(ready.status, 503);
-      assert.equal((await ready.json()).state, "draining");
+      // The signal arrives asynchronously: readiness turns to 503 "draining" within moments.
+      let state = "";
+      for (let i = 0; i < 100 && state !== "draining"; i++) {
+        const ready = await fetch(`${replica.url}/v1/ready`);
+        const body = await ready.json();
+        state = ready.status === 503 ? body.state : "";
+        if (state !== "draining") await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(state, "draining");
       const late = await runCode(replica.url, "print('late')");
       assert.equal(late.status, 504);
       const answers = await Promise.all(inHand);
