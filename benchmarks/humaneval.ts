@@ -56,7 +56,13 @@ export const humaneval: Benchmark = {
     if (check.kind !== "program") throw new TypeError(`Task "${task.id}" is not a HumanEval task`);
     // check(candidate) runs after the program, as its harness: passing needs it to run to its end
     // (a program that exits early, with any status, fails, as in the official harness).
-    return { language: "python", mode: "test", code, harness: check.harness };
+    return {
+      language: "python",
+      mode: "test",
+      code,
+      harness: check.harness,
+      ...(task.entryPoint ? { entryPoint: task.entryPoint } : {}),
+    };
   },
   judge: (_task: Task, execution: Execution) => execution,
 };

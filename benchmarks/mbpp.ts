@@ -81,7 +81,13 @@ export const mbpp: Benchmark = {
     const check = task.check;
     if (check.kind !== "program") throw new TypeError(`Task "${task.id}" is not an MBPP task`);
     // The asserts run after the program, as its harness: passing needs them to run to their end.
-    return { language: "python", mode: "test", code, harness: check.harness };
+    return {
+      language: "python",
+      mode: "test",
+      code,
+      harness: check.harness,
+      ...(task.entryPoint ? { entryPoint: task.entryPoint } : {}),
+    };
   },
   judge(_task: Task, execution: Execution): Execution {
     return execution;

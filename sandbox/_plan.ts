@@ -93,9 +93,10 @@ export function planExecution(request: ExecuteRequest, context: PlanContext): Pl
   const steps: ZygoteStep[] = [];
   if (spec.build) steps.push({ ...buildStep(spec.build), stopUnlessOk: true });
   const inputs = request.mode === "run" ? (request.stdin?.length ? request.stdin : [""]) : [null];
-  for (const input of inputs) {
-    steps.push({ ...step(spec.run, limits, input), ...(needsEnd ? { harness: true } : {}) });
-  }
+  const withHarness = needsEnd
+    ? { harness: true, ...(request.entryPoint ? { entryPoint: request.entryPoint } : {}) }
+    : {};
+  for (const input of inputs) steps.push({ ...step(spec.run, limits, input), ...withHarness });
   const interpreted = !spec.build && typeof spec.check !== "string";
   return {
     ...base,

@@ -27,6 +27,8 @@ export interface ZygoteStep {
   readonly cache?: string;
   /** With `python`: run the request's `harness` after the program. */
   readonly harness?: boolean;
+  /** With `harness`: the program's name the tests may see even where it shadows a builtin. */
+  readonly entryPoint?: string;
 }
 
 /** One execution: its files (written to a fresh work dir) and steps. */
@@ -107,6 +109,7 @@ export class Zygote {
   readonly #pending: Pending[] = [];
   #nextId = 1;
   #alive = true;
+  #seccomp = false;
   #stderr = "";
   #encoder = new TextEncoder();
 
@@ -146,6 +149,11 @@ export class Zygote {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Whether the launcher filters its programs' system calls (known once it is ready). */
+  get seccomp(): boolean {
+    return this.#seccomp;
   }
 
   /** Requests sent and not yet answered. */
@@ -230,7 +238,10 @@ export class Zygote {
       this.kill();
       return;
     }
-    if (message.ready) return ready();
+    if (message.ready) {
+      this.#seccomp = (message as { seccomp?: boolean }).seccomp === true;
+      return ready();
+    }
     const pending = this.#pending[0];
     if (!pending || (message.id !== pending.id && message.id !== undefined)) {
       this.#stderr += `\nunexpected launcher answer: ${line.slice(0, 200)}`;

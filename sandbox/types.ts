@@ -49,6 +49,11 @@ export interface ExecuteRequest {
    * exit status decides, as in those languages' own harnesses.
    */
   readonly harness?: string;
+  /**
+   * With `harness`: the program's function the tests call. The tests see the program's names,
+   * but not those that shadow a builtin (a program's own `abs` must not judge it), except this.
+   */
+  readonly entryPoint?: string;
   /** `run` mode: stdin for each case; one empty case when absent. */
   readonly stdin?: readonly string[];
   /** Overrides of the executor's default limits (for the program's runs). */

@@ -37,6 +37,7 @@ library only, Python >= 3.9, Linux.
 
 import atexit
 import ctypes
+import fcntl
 import gc
 import json
 import os
@@ -377,8 +378,8 @@ class _Python:
     @classmethod
     def run(cls, step, box, fds):
         """Compiles the program (a SyntaxError is said before anything of it runs), then runs
-        it as __main__, then the harness, if any, in the same namespace; the end-of-tests token
-        goes out only when the harness ran to its end."""
+        it as __main__, then the harness, if any (see {@link _run_harness}); the end-of-tests
+        token goes out only when the harness ran to its end."""
         import types
 
         path = os.path.join(box, step["python"])
@@ -394,6 +395,8 @@ class _Python:
             cls._finish(0)
         harness = step.get("harness")
         os.close(fds["pre"])
+        # Everything the harness needs, taken before the program can change it.
+        tests = _Harness(harness, step.get("entryPoint"), fds) if harness is not None else None
         main = types.ModuleType("__main__")
         main.__file__ = path
         main.__builtins__ = __builtins__
@@ -406,24 +409,10 @@ class _Python:
             depth, frame = depth + 1, frame.f_back
         sys.setrecursionlimit(sys.getrecursionlimit() + depth)
         del frame, source
-        channel = fds["post"]
-        ran, status = cls._exec(code, main.__dict__, channel)
+        ran, status = cls._exec(code, main.__dict__, fds["post"])
         del code
-        if ran and harness is not None:
-            text = os.pread(fds["request"], harness["length"], harness["offset"])
-            os.close(fds["request"])
-            try:
-                tests = compile(text, "<tests>", "exec", dont_inherit=True)
-            except BaseException as exc:
-                cls._print_exception(exc)
-                cls._finish(1)
-            del text
-            ran, status = cls._exec(tests, main.__dict__, channel)
-            del tests
-            if ran:
-                # The handler wrote the token to this pipe after P started; it is read only now.
-                token = os.read(fds["token"], 64).decode("ascii", "replace")
-                _say(channel, f"end {token}")
+        if ran and tests is not None:
+            status = tests.run(main.__dict__)
         cls._finish(status)
 
     @staticmethod
@@ -447,6 +436,82 @@ class _Python:
         os._exit(status)
 
 
+class _Harness:
+    """The tests of a `test`-mode step, run after the program in a namespace of their own: a
+    copy of the program's (so they see what it defined) with the builtins as they were when the
+    launcher started, without the program's names that shadow a builtin (its entry point
+    excepted: MBPP's `sum`), and with the pre-imported modules that the tests name put back as
+    they were (in `sys.modules` and under their own names). So a program that replaces `abs`,
+    `builtins.compile`, `exec` or `math.isclose`, binds `math` to a fake, sets a trace function
+    that skips lines, or renames `SystemExit`, fails its tests instead. Everything this class
+    uses after the program ran was taken before the program started."""
+
+    def __init__(self, harness, entry_point, fds):
+        self.where = (fds["request"], harness["length"], harness["offset"])  # os.pread order
+        self.post, self.token, self.keep = fds["post"], fds["token"], entry_point
+        self.pristine = _PRISTINE
+        self.calls = (compile, exec, dict, os.pread, os.read, os.write, sys.settrace)
+        self.calls += (sys.setprofile, isinstance, AssertionError, MemoryError, _Python, sys)
+
+    def run(self, namespace):
+        """Runs the tests; returns the exit status. The token is written only when they ran to
+        their end."""
+        _compile, _exec, _dict, _pread, _read, _write, _settrace = self.calls[:7]
+        _setprofile, _isinstance, _assertion, _memory, python, _sys = self.calls[7:]
+        builtins, modules, module_names = self.pristine
+        _settrace(None)
+        _setprofile(None)
+        try:
+            text = _pread(*self.where)
+            scope = _dict(namespace)
+            for name in [n for n in scope if n in builtins and n != self.keep]:
+                if not name.startswith("__"):
+                    del scope[name]
+            for name in set(module_names(text.decode("utf-8", "replace"))):
+                module, saved = modules[name]
+                module.__dict__.clear()
+                module.__dict__.update(saved)
+                _sys.modules[name] = module
+                if name in scope:
+                    scope[name] = module
+            scope["__builtins__"] = builtins
+            tests = _compile(text, "<tests>", "exec", dont_inherit=True)
+            del text
+            _exec(tests, scope)
+        except:  # noqa: E722 (a bare except looks no name up: the program may have renamed any)
+            exc = _sys.exc_info()[1]
+            python._print_exception(exc)
+            if not _isinstance(exc, (_assertion, _memory)) and hasattr(exc, "code"):
+                return python._exit_code(exc) or 1  # SystemExit: the tests did not finish
+            kind = "assertion" if _isinstance(exc, _assertion) else (
+                "memory" if _isinstance(exc, _memory) else "exception"
+            )
+            _write(self.post, b"py " + kind.encode() + b"\n")
+            return 1
+        # The handler wrote the token to this pipe after P started; it is read only now.
+        _write(self.post, b"end " + _read(self.token, 64) + b"\n")
+        return 0
+
+
+def _pristine_state():
+    """The builtins and the pre-imported modules as the launcher has them, taken once at
+    start-up (every step shares them through fork at no cost), and a function that finds the
+    names of those modules in a text."""
+    import builtins
+    import re
+
+    modules = {}
+    for name in {n.split(".")[0] for n in PRELOAD}:
+        module = sys.modules.get(name)
+        if module is not None:
+            modules[name] = (module, dict(module.__dict__))
+    pattern = re.compile(r"\b(" + "|".join(sorted(modules, key=len, reverse=True)) + r")\b")
+    return dict(builtins.__dict__), modules, pattern.findall
+
+
+_PRISTINE = None
+
+
 def _say(fd, text):
     try:
         os.write(fd, text.encode() + b"\n")
@@ -463,7 +528,9 @@ def _payload(config, step, limits, fds, seccomp):
         os.dup2(fds["stderr"], 2)
         keep = [fds["pre"]]
         if step.get("python"):
-            keep += [fds["post"], fds["request"], fds["token"]]
+            keep.append(fds["post"])
+        if step.get("harness"):
+            keep += [fds["request"], fds["token"]]
         _close_from(3, keep)
         if config.isolation == "bwrap":
             # The OOM killer takes the program before the handler and the zygote.
@@ -568,7 +635,8 @@ class Handler:
         pre_r, fds["pre"] = os.pipe2(os.O_CLOEXEC)
         python = bool(step.get("python"))
         post_r, fds["post"] = os.pipe2(os.O_CLOEXEC) if python else (None, None)
-        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if python else (None, None)
+        harness = python and bool(step.get("harness"))
+        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if harness else (None, None)
         fds["request"] = self.request_fd
         os.set_blocking(pre_r, False)
         if post_r is not None:
@@ -585,7 +653,10 @@ class Handler:
         if token_w is not None:
             # Made after the fork, so that P's memory never held it before the harness reads it.
             token = os.urandom(16).hex()
-            os.write(token_w, token.encode())
+            try:
+                os.write(token_w, token.encode())
+            except BrokenPipeError:  # P is gone already (or closed it): no token for anyone
+                pass
             os.close(token_w)
         try:
             watch = self._watch(pid, (out_r, err_r), limits, output_limit, started, children_before)
@@ -938,8 +1009,9 @@ def _read_header(fd):
 
 def _copy_request(fd, length, buffer):
     """Moves exactly `length` bytes from the pipe into a new memory file through `buffer`,
-    which is wiped afterwards."""
-    target = os.memfd_create("request", 0)
+    which is wiped afterwards. The file is then sealed: nobody, the program included, can change
+    the tests it holds."""
+    target = os.memfd_create("request", os.MFD_ALLOW_SEALING)
     view = memoryview(buffer)
     try:
         while length > 0:
@@ -953,6 +1025,8 @@ def _copy_request(fd, length, buffer):
     finally:
         view[:] = bytes(len(buffer))
         view.release()
+    seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+    fcntl.fcntl(target, fcntl.F_ADD_SEALS, seals)
     return target
 
 
@@ -981,6 +1055,8 @@ def _preload():
             importlib.import_module(name)
         except ImportError:
             pass
+    global _PRISTINE
+    _PRISTINE = _pristine_state()
     gc.collect()
     gc.freeze()
 
