@@ -156,16 +156,16 @@ export class SandboxService {
       const name = parsed.kind === "unsupported" ? parsed.language : parsed.name;
       return c.json(unsupportedResponse(name, served, this.#podName()));
     }
-    const refusal = this.#admit(c, 1);
-    if (refusal || !executor) return refusal ?? this.#refuse(c, 1);
+    const admitted = this.#admit(c, 1);
+    if (admitted instanceof Response) return admitted;
     let response: RunCodeResponse;
     try {
-      const execution = await executor.execute(parsed.request);
+      const execution = await admitted.execute(parsed.request);
       this.#observe(execution);
       response = toRunCodeResponse(execution, parsed.request.language, {
-        isolation: executor.isolation,
-        limits: { ...executor.limits, ...parsed.request.limits },
-        compileLimits: { ...executor.compileLimits, ...parsed.request.compileLimits },
+        isolation: admitted.isolation,
+        limits: { ...admitted.limits, ...parsed.request.limits },
+        compileLimits: { ...admitted.compileLimits, ...parsed.request.compileLimits },
         podName: this.#podName(),
       });
     } catch (error) {
@@ -188,10 +188,9 @@ export class SandboxService {
           `at most ${capacity}: send batches of ${capacity} or fewer`,
       }, 413);
     }
-    const refusal = this.#admit(c, requests.length);
-    if (refusal || !this.#executor) return refusal ?? this.#refuse(c, requests.length);
-    const executor = this.#executor;
-    return new Response(this.#stream(executor, requests), {
+    const admitted = this.#admit(c, requests.length);
+    if (admitted instanceof Response) return admitted;
+    return new Response(this.#stream(admitted, requests), {
       headers: { "content-type": "application/x-ndjson" },
     });
   }
@@ -232,12 +231,13 @@ export class SandboxService {
     });
   }
 
-  /** Admits `count` executions, or answers the refusal. */
-  #admit(c: Context, count: number): Response | null {
-    if (this.#state !== "ready" && this.#state !== "unhealthy") return this.#refuse(c, count);
-    if (!this.#admission?.tryEnter(count)) return this.#refuse(c, count);
+  /** Admits `count` executions (the executor to run them), or answers the refusal. */
+  #admit(c: Context, count: number): Executor | Response {
+    const executor = this.#executor;
+    const serving = this.#state === "ready" || this.#state === "unhealthy";
+    if (!executor || !serving || !this.#admission?.tryEnter(count)) return this.#refuse(c, count);
     this.#counts.admitted += count;
-    return null;
+    return executor;
   }
 
   #refuse(c: Context, count: number): Response {

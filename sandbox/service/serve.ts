@@ -64,7 +64,7 @@ export function serveSandbox(options: ServeSandboxOptions = {}): RunningSandbox 
       clearTimeout(timer);
       await server.shutdown();
       await ready.catch(() => {});
-      await (executor as Executor | null)?.close();
+      await executor?.close();
     })();
     return stopping;
   };
