@@ -172,7 +172,12 @@ class RemoteExecutor implements Executor {
         ),
       );
     }
-    const sent = { ...request, limits: { ...this.limits, ...request.limits } };
+    // Runs get this executor's limits in full, so that the replicas' defaults do not matter;
+    // compile checks use the compile limits only, and without per-request limits they take the
+    // replica's fast compile checker, as in-process.
+    const sent = request.mode === "compile"
+      ? request
+      : { ...request, limits: { ...this.limits, ...request.limits } };
     return new Promise((resolve, reject) => {
       this.#pending.push({ request: sent, resolve, reject, attempts: 0 });
       this.#schedule();
@@ -228,16 +233,24 @@ class RemoteExecutor implements Executor {
   async #send(replica: Replica, jobs: Job[]): Promise<void> {
     replica.inFlight += jobs.length;
     this.#inFlight += jobs.length;
+    let held = jobs.length;
+    // Each answer frees its slot at once: a slow program does not hold its batch's other slots.
+    const release = () => {
+      held--;
+      replica.inFlight--;
+      this.#inFlight--;
+      this.#schedule();
+    };
     const answered = new Set<number>();
-    const progress = { held: false };
+    const progress = { held: false, release };
     let outcome: "done" | "refused" | "failed" = "failed";
     try {
       outcome = await this.#exchange(replica, jobs, answered, progress);
     } catch (error) {
       this.#settings.log?.(`sandbox replica ${replica.url} failed: ${errorText(error)}`);
     } finally {
-      replica.inFlight -= jobs.length;
-      this.#inFlight -= jobs.length;
+      replica.inFlight -= held;
+      this.#inFlight -= held;
     }
     const unanswered = jobs.filter((_, index) => !answered.has(index));
     if (outcome === "done" && unanswered.length === 0) {
@@ -258,7 +271,7 @@ class RemoteExecutor implements Executor {
     replica: Replica,
     jobs: readonly Job[],
     answered: Set<number>,
-    progress: { held: boolean },
+    progress: { held: boolean; readonly release: () => void },
   ): Promise<"done" | "refused" | "failed"> {
     const controller = new AbortController();
     const idleMs = this.#settings.idleMs ?? 30_000;
@@ -294,7 +307,7 @@ class RemoteExecutor implements Executor {
         clearTimeout(timer);
         timer = setTimeout(() => controller.abort(), idleMs);
         this.#lastContact = Date.now();
-        this.#settle(line, jobs, answered);
+        if (this.#settle(line, jobs, answered)) progress.release();
       }
       return answered.size === jobs.length ? "done" : "failed";
     } finally {
@@ -302,13 +315,15 @@ class RemoteExecutor implements Executor {
     }
   }
 
-  #settle(line: BatchLine, jobs: readonly Job[], answered: Set<number>): void {
-    if (!("index" in line)) return; // a heartbeat
+  /** Resolves the job a line answers; whether it answered one. */
+  #settle(line: BatchLine, jobs: readonly Job[], answered: Set<number>): boolean {
+    if (!("index" in line)) return false; // a heartbeat
     const job = jobs[line.index];
-    if (!job || answered.has(line.index)) return;
+    if (!job || answered.has(line.index)) return false;
     answered.add(line.index);
     if ("execution" in line) job.resolve(line.execution);
     else job.reject(toError(line.error));
+    return true;
   }
 
   /** Puts unanswered jobs back in front, failing those that went through too many replicas. */
