@@ -4,7 +4,8 @@
  * replicas run the same executor, so verdicts are the in-process executor's.
  *
  * - Executions are sent in batches (`POST /v1/execute`, see `service/protocol.ts`) to the
- *   replica with the most free room, at most twice its workers in flight on each.
+ *   replica with the most free room, at most four per worker in flight on each (one running,
+ *   the rest covering the round trip), within its capacity.
  * - A refusal (HTTP 504: the replica's queue is full, it is starting or draining) puts the batch
  *   back and rests that replica with a growing backoff.
  * - A connection error, a reset, a 5xx or a replica that goes silent (no line, not even a
@@ -82,6 +83,9 @@ export async function createRemoteExecutor(options: RemoteExecutorOptions): Prom
   return new RemoteExecutor(replicas, reference, { ...options, limits, workers, languages });
 }
 
+/** Executions sent to a replica per worker of it, at most. */
+const IN_FLIGHT_PER_WORKER = 4;
+
 /** One replica as the executor sees it. */
 class Replica {
   readonly url: string;
@@ -98,10 +102,13 @@ class Replica {
     this.info = info;
   }
 
-  /** Executions it may hold: twice its workers (one running, one waiting), within its capacity. */
+  /** Executions it may hold: four per worker (one running, three covering the round trip). */
   get room(): number {
     if (!this.info) return 0;
-    return Math.max(0, Math.min(this.info.workers * 2, this.info.capacity) - this.inFlight);
+    return Math.max(
+      0,
+      Math.min(this.info.workers * IN_FLIGHT_PER_WORKER, this.info.capacity) - this.inFlight,
+    );
   }
 
   rest(baseMs: number, maxMs: number): void {
