@@ -20,9 +20,12 @@ export interface GenerateOptions {
   readonly prompt: (task: Task) => string;
   /** Turns a raw completion into the code that runs (join with the prompt, sanitize). */
   readonly toCode: (task: Task, raw: string, isProgram: boolean) => string;
-  /** Tasks in flight at once (the backend bounds its own requests too). @default 4 */
+  /**
+   * Tasks in flight at once. @default the backend's `concurrency` (its requests in flight, so an
+   * `openai:` server gets as many as `--backend concurrency=N` says), else 4
+   */
   readonly concurrency?: number;
-  /** Called after each task's generations are stored. */
+  /** Called once with the tasks already complete, then after each task's generations are stored. */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -50,15 +53,18 @@ export async function generateSamples(
   const byKey = new Map(stored.map((record) => [sampleKey(record.taskId, record.index), record]));
   const appender = await JsonlAppender.open(path);
   const before = byKey.size;
-  let done = 0;
+  const pending = tasks.filter((task) => missingIndices(task, options.sampling.n, byKey).length);
+  let done = tasks.length - pending.length;
+  options.onProgress?.(done, tasks.length);
   try {
-    await forEachConcurrently(tasks, options.concurrency ?? 4, async (task) => {
+    const concurrency = options.concurrency ?? backend.concurrency ?? 4;
+    await forEachConcurrently(pending, concurrency, async (task) => {
       const missing = missingIndices(task, options.sampling.n, byKey);
-      if (missing.length > 0) await generateTask(task, missing, backend, options, byKey, appender);
+      await generateTask(task, missing, backend, options, byKey, appender);
       options.onProgress?.(++done, tasks.length);
     });
   } finally {
-    appender.close();
+    await appender.close();
   }
   return {
     samples: collectSamples(tasks, options.sampling.n, byKey),

@@ -7,18 +7,19 @@
  */
 
 import { join } from "node:path";
-import { type GenerateResult, generateSamples } from "./generate.ts";
-import { judgeSamples } from "./judge.ts";
+import { type GenerateResult, generateSamples, GENERATIONS_FILE } from "./generate.ts";
+import { EXECUTIONS_FILE, judgeSamples } from "./judge.ts";
 import { buildReport } from "./report/build.ts";
 import { comparabilityKey, keyFieldsSummary } from "./report/key.ts";
 import { harnessVersion, hostInfo } from "./report/provenance.ts";
 import { writeFileAtomic } from "./util/atomic_write.ts";
+import { countLines } from "./util/jsonl.ts";
+import { LOCK_FILE, lockRunFolder, type RunLock } from "./util/run_lock.ts";
 import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
 import { createRemoteExecutor } from "../sandbox/remote.ts";
 import { createModelBackend } from "./models/registry.ts";
-import { sanitize } from "./models/sanitize.ts";
-import { parsesCleanly } from "./metrics/syntax_rate.ts";
+import { sampleCode, sampleParses, samplePrompt } from "./sample_path.ts";
 import type { Benchmark, LoadedTasks } from "../benchmarks/benchmark.ts";
 import type { ModelBackend, Sampling } from "./models/backend.ts";
 import type { Executor, IsolationMode, Limits } from "../sandbox/types.ts";
@@ -56,8 +57,22 @@ export interface RunOptions {
   readonly reportsDir?: string;
   /** Delete the run folder first instead of resuming it. */
   readonly fresh?: boolean;
+  /** Bytes of program output stored per sample (head and tail). @default 32768 */
+  readonly storedOutputBytes?: number;
   readonly log?: (message: string) => void;
+  /** Called once the run folder is taken, before any generation. */
+  readonly onStart?: (start: RunStart) => void;
+  /** Called at the start of each stage with the work already done, then as work completes. */
   readonly onProgress?: (stage: "generate" | "judge", done: number, total: number) => void;
+}
+
+/** What a run starts from: its folder, its size, and what an earlier attempt stored. */
+export interface RunStart {
+  readonly runDir: string;
+  readonly tasks: number;
+  readonly samplesPerTask: number;
+  /** Complete records of an earlier attempt in `generations.jsonl` and `executions.jsonl`. */
+  readonly stored: { readonly generations: number; readonly executions: number };
 }
 
 /** What a finished run returns. */
@@ -86,10 +101,14 @@ export async function runBenchmark(
   options: RunOptions = {},
 ): Promise<RunResult> {
   const startedAt = new Date().toISOString();
+  await assertDataExists(options.data);
   const loaded = selectTasks(await benchmark.load(loadOptions(options)), options);
   assertTasks(benchmark, loaded);
-  const backend = options.backend ??
-    await createModelBackend(options.model ?? "reference", { ...options.backendOptions });
+  const backend = options.backend ?? await createModelBackend(
+    options.model ?? "reference",
+    { ...options.backendOptions },
+    options.log === undefined ? {} : { log: options.log },
+  );
   try {
     const executorOptions = {
       ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
@@ -134,8 +153,10 @@ async function runStages(
     limits: executor.limits,
   };
   const key = comparabilityKey(keyFields);
-  const runDir = await prepareRunDir(options, benchmark, key, config);
+  const runDir = runDirOf(options, benchmark, key, config);
+  using _lock = await takeRunDir(runDir, options.fresh ?? false);
   await options.onRunDir?.(runDir);
+  options.onStart?.(await runStart(runDir, loaded.tasks.length, sampling.n));
   const tasksById = new Map(loaded.tasks.map((t) => [t.id, t]));
   const { samples, generated, tokens } = await generate(
     benchmark,
@@ -147,6 +168,9 @@ async function runStages(
   );
   const judged = await judgeSamples(samples, tasksById, benchmark, executor, {
     runDir,
+    ...(options.storedOutputBytes === undefined
+      ? {}
+      : { storedOutputBytes: options.storedOutputBytes }),
     onProgress: (done, total) => options.onProgress?.("judge", done, total),
   });
   const summary = await benchmark.summarize?.(groupJudged(loaded.tasks, samples, judged.results));
@@ -200,11 +224,7 @@ async function syntaxCounts(
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const sample of samples) {
-    const request = benchmark.request(tasks.get(sample.taskId)!, sample.code);
-    const program = request.harness === undefined
-      ? request.code
-      : `${request.code}\n\n${request.harness}`;
-    const ok = await parsesCleanly(program, request.language);
+    const ok = await sampleParses(benchmark, tasks.get(sample.taskId)!, sample.code);
     counts.set(sample.taskId, (counts.get(sample.taskId) ?? 0) + (ok ? 1 : 0));
   }
   return counts;
@@ -299,22 +319,60 @@ function runConfig(
 }
 
 /** The run folder: named after the model and a hash of everything that shapes the results. */
-async function prepareRunDir(
+function runDirOf(
   options: RunOptions,
   benchmark: Benchmark,
   key: string,
   config: RunConfig,
-): Promise<string> {
+): string {
   const identity = sha256(canonicalJson({ key, model: config.model, sampling: config.sampling }));
   const slug = config.model.id.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(-40);
-  const runDir = join(
-    options.reportsDir ?? "reports",
-    benchmark.name,
-    `${slug}-${identity.slice(0, 12)}`,
-  );
-  if (options.fresh) await Deno.remove(runDir, { recursive: true }).catch(() => {});
-  await Deno.mkdir(runDir, { recursive: true });
-  return runDir;
+  return join(options.reportsDir ?? "reports", benchmark.name, `${slug}-${identity.slice(0, 12)}`);
+}
+
+/**
+ * Takes the run folder for this process until the returned lock is disposed: a second run of the
+ * same command is refused while this one lives. `fresh` empties it first.
+ */
+async function takeRunDir(runDir: string, fresh: boolean): Promise<Disposable & RunLock> {
+  const lock = await lockRunFolder(runDir);
+  try {
+    if (fresh) await emptyRunDir(runDir);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+  return { ...lock, [Symbol.dispose]: () => lock.release() };
+}
+
+/** Removes everything in a run folder but its lock (which this process holds). */
+async function emptyRunDir(runDir: string): Promise<void> {
+  for await (const entry of Deno.readDir(runDir)) {
+    if (entry.name !== LOCK_FILE) await Deno.remove(join(runDir, entry.name), { recursive: true });
+  }
+}
+
+async function runStart(runDir: string, tasks: number, samplesPerTask: number): Promise<RunStart> {
+  const [generations, executions] = await Promise.all([
+    countLines(join(runDir, GENERATIONS_FILE)),
+    countLines(join(runDir, EXECUTIONS_FILE)),
+  ]);
+  return { runDir, tasks, samplesPerTask, stored: { generations, executions } };
+}
+
+/** `--data` names a file or folder that must exist: no silent fallback to another copy. */
+async function assertDataExists(data: string | undefined): Promise<void> {
+  if (data === undefined) return;
+  try {
+    await Deno.stat(data);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Deno.errors.NotFound(
+      `Cannot read the dataset as --data "${data}" does not exist: pass the dataset file or ` +
+        `the folder that holds it, or leave --data out to use $PPOCODER_DATA, the cache or a ` +
+        `download`,
+    );
+  }
 }
 
 function generate(
@@ -329,14 +387,12 @@ function generate(
   return generateSamples(tasks, backend, {
     runDir,
     sampling,
-    prompt: (task) => benchmark.prompt(task, { shots }),
+    prompt: (task) => samplePrompt(benchmark, task, shots),
     toCode: (task, raw, isProgram) =>
-      isProgram ? raw : sanitize(raw, {
-        language: task.language,
+      sampleCode(benchmark, task, raw, {
         style: backend.style ?? "completion",
         stop: sampling.stop,
-        ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
-        ...(benchmark.completesPrompt ? { prompt: task.prompt } : {}),
+        isProgram,
       }),
     onProgress: (done, total) => options.onProgress?.("generate", done, total),
   });

@@ -10,7 +10,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import {
   comparability,
@@ -23,6 +22,15 @@ import { createFolderStore, headlineMetric, parseReport } from "../report/store.
 import { formatDelta, formatMetric, formatP, isCount } from "../leaderboard/format.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { table } from "./_summary.ts";
+import {
+  type CommandSpec,
+  execute,
+  number,
+  parseCommand,
+  type Parsed,
+  runCommand,
+  UsageError,
+} from "./_args.ts";
 
 /** Options of {@linkcode runCheck}. */
 export interface CheckOptions {
@@ -373,91 +381,106 @@ function describe(report: Report): string {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
-const USAGE = `Usage: deno task check --baseline PATH --current PATH [options]
-
-Compares a run with a baseline report. PATH is a report.json or the run folder that holds one;
---current may also be a reports folder, where the newest run comparable with the baseline is used.
-
-  --metric NAME       metric to check; repeat for several (default: compile_rate and the
-                      baseline's headline metric)
-  --tolerance X       largest absolute drop that passes: 0.02 or 2% (default: 0.02)
-  --alpha P           significance level of the one-sided paired test (default: 0.05);
-                      1 fails on any drop beyond the tolerance
-  --summary FILE      also write the verdict as Markdown to FILE (for CI job summaries)
-  --help              show this text
-
-Exit status: 0 no regression, 1 regression, 2 the check cannot be made (not comparable,
-malformed or missing report, unknown metric, bad arguments).`;
+/** The `check` command line. */
+export const CHECK = {
+  name: "check",
+  usage: "--baseline PATH --current PATH [options]",
+  summary: "Compares a run with a baseline report. PATH is a report.json or the run folder that " +
+    "holds one; --current may also be a reports folder, where the newest run comparable with " +
+    "the baseline is used. A metric fails when it drops by more than the tolerance and the drop " +
+    "is significant on the paired per-task outcomes.",
+  options: {
+    baseline: { type: "string", value: "PATH", help: "the baseline report (required)" },
+    current: { type: "string", value: "PATH", help: "the report to check (required)" },
+    metric: {
+      type: "string",
+      multiple: true,
+      value: "NAME",
+      help: "metric to check (default: compile_rate and the baseline's headline metric)",
+    },
+    tolerance: {
+      type: "string",
+      value: "X",
+      help: "largest absolute drop that passes: 0.02 or 2% (default 0.02)",
+    },
+    alpha: {
+      type: "string",
+      value: "P",
+      help: "significance level of the one-sided paired test (default 0.05); 1 fails on any " +
+        "drop beyond the tolerance",
+    },
+    summary: {
+      type: "string",
+      value: "FILE",
+      help: "also write the verdict as Markdown to FILE (for CI job summaries)",
+    },
+  },
+  exitCodes: {
+    1: "regression: a metric dropped beyond the tolerance, significantly",
+    2: "the check cannot be made (runs not comparable, a malformed or missing report, an " +
+      "unknown metric, a wrong command line)",
+  },
+  errorExit: 2,
+} as const satisfies CommandSpec;
 
 /** Parsed command line of `check`. */
 export interface CheckArgs extends CheckOptions {
   readonly summary?: string;
 }
 
-/** Parses `check`'s arguments; throws `TypeError` or `RangeError` on bad input. */
-export function parseCheckArgs(args: readonly string[]): CheckArgs | "help" {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      baseline: { type: "string" },
-      current: { type: "string" },
-      metric: { type: "string", multiple: true },
-      tolerance: { type: "string", default: "0.02" },
-      alpha: { type: "string", default: "0.05" },
-      summary: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) return "help";
+/** Turns a parsed command line into check options; throws `UsageError` on bad input. */
+export function checkArgs({ values }: Parsed<typeof CHECK>): CheckArgs {
   if (!values.baseline || !values.current) {
-    throw new TypeError(`Cannot run the check without both reports: pass --baseline and --current`);
+    throw new UsageError(
+      `missing ${values.baseline ? "--current" : "--baseline"}: the check needs both reports`,
+    );
   }
   return {
     baseline: values.baseline,
     current: values.current,
     metrics: values.metric ?? [],
-    tolerance: parseFraction(values.tolerance, "--tolerance"),
-    alpha: parseFraction(values.alpha, "--alpha"),
+    tolerance: parseFraction(values.tolerance ?? "0.02", "tolerance"),
+    alpha: parseFraction(values.alpha ?? "0.05", "alpha"),
     ...(values.summary ? { summary: values.summary } : {}),
   };
 }
 
+/** {@linkcode checkArgs} from raw arguments, or `"help"` or `"version"` when asked for. */
+export function parseCheckArgs(args: readonly string[]): CheckArgs | "help" | "version" {
+  const parsed = parseCommand(CHECK, args);
+  return typeof parsed === "string" ? parsed : checkArgs(parsed);
+}
+
 function parseFraction(text: string, name: string): number {
   const percent = text.endsWith("%");
-  const value = Number(percent ? text.slice(0, -1) : text) / (percent ? 100 : 1);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > 1) {
-    throw new RangeError(
-      `Cannot use ${name} "${text}": it must be a number from 0 to 1, or a percentage like 2%`,
+  const value = number(name, percent ? text.slice(0, -1) : text)! / (percent ? 100 : 1);
+  if (value < 0 || value > 1) {
+    throw new UsageError(
+      `option --${name} must be a number from 0 to 1, or a percentage like 2%: current value ` +
+        `is "${text}"`,
     );
   }
   return value;
 }
 
-/** Runs the command line; returns the exit status. */
-export async function main(args: readonly string[]): Promise<number> {
-  let parsed: CheckArgs | "help";
-  try {
-    parsed = parseCheckArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (parsed === "help") {
-    console.log(USAGE);
-    return 0;
-  }
+async function check(parsed: Parsed<typeof CHECK>): Promise<number> {
+  const options = checkArgs(parsed);
   let result: CheckResult;
   try {
-    result = await runCheck(parsed);
+    result = await runCheck(options);
   } catch (error) {
     if (!(error instanceof CheckRefusedError)) throw error;
     console.error(`REFUSED: ${error.message}`);
     return 2;
   }
   console.log(formatCheck(result));
-  if (parsed.summary) await writeFileAtomic(parsed.summary, formatCheckMarkdown(result));
+  if (options.summary) await writeFileAtomic(options.summary, formatCheckMarkdown(result));
   return result.passed ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/** Runs the command line; returns the exit status. */
+export function main(args: readonly string[]): Promise<number> {
+  return execute(CHECK, check, args);
+}
+
+if (import.meta.main) await runCommand(CHECK, check);

@@ -4,12 +4,11 @@
  * limits are enforced by cgroups, and the isolation a run will use. It ends with a hello world
  * per present language through the sandbox.
  *
- * Options: `--sandbox bwrap|none` (default bwrap), `--languages a,b` (default: all).
+ * Options: `deno task doctor --help`.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   createExecutor,
   isLanguage,
@@ -22,6 +21,15 @@ import {
   ToolchainError,
 } from "../../sandbox/mod.ts";
 import { probeBwrap } from "../../sandbox/_bwrap.ts";
+import {
+  choice,
+  type CommandSpec,
+  didYouMean,
+  list,
+  type Parsed,
+  runCommand,
+  UsageError,
+} from "./_args.ts";
 
 const HELLO: Readonly<Record<Language, string>> = {
   python: 'print("ok")',
@@ -36,20 +44,26 @@ const HELLO: Readonly<Record<Language, string>> = {
   rust: 'fn main() { println!("ok"); }',
 };
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      sandbox: { type: "string", default: "bwrap" },
-      languages: { type: "string" },
+/** The `doctor` command line. */
+export const DOCTOR = {
+  name: "doctor",
+  summary: "Prints what the sandbox finds on this machine: each language's tools (real path and " +
+    "version, or the package to install), whether bubblewrap can isolate executions, which " +
+    "limits cgroups enforce, and the isolation a run will use; then runs a hello world per " +
+    "language through the sandbox.",
+  options: {
+    sandbox: { type: "string", value: "MODE", help: "bwrap or none (default bwrap)" },
+    languages: {
+      type: "string",
+      value: "LIST",
+      help: `languages to check (default all: ${Object.keys(LANGUAGES).join(",")})`,
     },
-  });
-  const isolation = values.sandbox as IsolationMode;
-  if (isolation !== "bwrap" && isolation !== "none") {
-    throw new RangeError(
-      `Cannot check the sandbox as "--sandbox" must be "bwrap" or "none": current value is "${isolation}"`,
-    );
-  }
+  },
+  exitCodes: { 1: "something a run needs is missing or broken (the output says what)" },
+} as const satisfies CommandSpec;
+
+async function main({ values }: Parsed<typeof DOCTOR>): Promise<number> {
+  const isolation: IsolationMode = choice("sandbox", values.sandbox, ["bwrap", "none"]) ?? "bwrap";
   const languages = parseLanguages(values.languages);
   console.log("toolchains:");
   const present: Language[] = [];
@@ -73,15 +87,16 @@ async function main(): Promise<number> {
   return await runHellos(isolation, present);
 }
 
-function parseLanguages(list: string | undefined): Language[] {
-  if (!list) return Object.keys(LANGUAGES) as Language[];
-  const names = list.split(",").map((name) => name.trim()).filter(Boolean);
+function parseLanguages(text: string | undefined): Language[] {
+  const names = list(text);
+  if (!names?.length) return Object.keys(LANGUAGES) as Language[];
   for (const name of names) {
     if (!isLanguage(name)) {
-      throw new RangeError(
-        `Cannot check "${name}" as it is not a known language: known are ${
-          Object.keys(LANGUAGES).join(", ")
-        }`,
+      throw new UsageError(
+        `option --languages names "${name}", which is not a known language` +
+          `${didYouMean(name, Object.keys(LANGUAGES))}: known are ${
+            Object.keys(LANGUAGES).join(", ")
+          }`,
       );
     }
   }
@@ -142,4 +157,4 @@ async function runHellos(isolation: IsolationMode, languages: Language[]): Promi
   return failures === 0 ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) await runCommand(DOCTOR, main);

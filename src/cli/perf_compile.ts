@@ -13,14 +13,11 @@
  * turns chunk by chunk, so that both see the same load when the machine is shared. Then the same
  * files again with the cache on show a cache hit's cost.
  *
- * Usage: deno task perf:compile [--languages java,csharp,c,cpp] [--count 200] [--cpp-count 60]
- *        [--workers N] [--naive-workers N] [--timeout MS] [--chunks N] [--data DIR]
- *        [--json]
+ * Usage: `deno task perf:compile --help`.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -29,23 +26,17 @@ import {
   type CompileLimits,
   type CompileVerdict,
   createCompileChecker,
-  isCompileLanguage,
   plainCheck,
 } from "../../sandbox/compile/mod.ts";
-
-const USAGE = `Usage: deno task perf:compile [options]
-
-  --languages LIST     languages to measure (default java,csharp,c,cpp)
-  --count N            files per language (default 200)
-  --cpp-count N        files for C++, whose naive loop is slow (default 60)
-  --workers N          compile-checker workers per language (default: CPU cores)
-  --naive-workers N    concurrent plain compilers of the naive loop (default: same as --workers)
-  --timeout MS         wall-clock limit of one compile, service and naive alike (default 60000:
-                       generous, so that a loaded machine does not turn slow files into timeouts)
-  --chunks N           chunks in which service and naive loop take turns (default 4)
-  --data DIR           CodeXGLUE code-to-code-trans folder (default ../shared/datasets/codexglue-code-to-code-trans)
-  --json               print the results as JSON too
-`;
+import {
+  choice,
+  type CommandSpec,
+  existingPath,
+  integer,
+  list,
+  type Parsed,
+  runCommand,
+} from "./_args.ts";
 
 const JAVA_PRELUDE = "import java.util.*;\nimport java.io.*;\n\npublic class Main {\n";
 const CSHARP_PRELUDE = "using System;\nusing System.Collections.Generic;\nusing System.IO;\n" +
@@ -276,39 +267,67 @@ function printRow(p: LanguagePerf): void {
   );
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      languages: { type: "string", default: COMPILE_LANGUAGES.join(",") },
-      count: { type: "string", default: "200" },
-      "cpp-count": { type: "string", default: "60" },
-      workers: { type: "string" },
-      "naive-workers": { type: "string" },
-      data: { type: "string" },
-      timeout: { type: "string", default: "60000" },
-      chunks: { type: "string", default: "4" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", default: false },
+/** The `perf:compile` command line. */
+export const PERF_COMPILE = {
+  name: "perf:compile",
+  summary:
+    "Files per second of the compile checker (sandbox/compile) against the naive loop (the " +
+    "plain compiler, one sandboxed process per file) on the same files, per language, and " +
+    "whether every verdict is the same.",
+  options: {
+    languages: {
+      type: "string",
+      value: "LIST",
+      help: `languages to measure (default ${COMPILE_LANGUAGES.join(",")})`,
     },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const languages = values.languages.split(",").map((l) => l.trim()).filter((l) => l !== "");
-  for (const language of languages) {
-    if (!isCompileLanguage(language)) {
-      throw new RangeError(
-        `Cannot measure "${language}" as it has no fast compile path: use ${
-          COMPILE_LANGUAGES.join(",")
-        }`,
-      );
-    }
-  }
-  const workers = Number(values.workers ?? navigator.hardwareConcurrency);
-  const naiveWorkers = Number(values["naive-workers"] ?? workers);
-  const data = values.data ??
+    count: { type: "string", value: "N", help: "files per language (default 200)" },
+    "cpp-count": {
+      type: "string",
+      value: "N",
+      help: "files for C++, whose naive loop is slow (default 60)",
+    },
+    workers: {
+      type: "string",
+      value: "N",
+      help: "compile-checker workers per language (default: CPU cores)",
+    },
+    "naive-workers": {
+      type: "string",
+      value: "N",
+      help: "concurrent plain compilers of the naive loop (default: same as --workers)",
+    },
+    timeout: {
+      type: "string",
+      value: "MS",
+      help: "wall-clock limit of one compile, service and naive alike (default 60000: generous, " +
+        "so that a loaded machine does not turn slow files into timeouts)",
+    },
+    chunks: {
+      type: "string",
+      value: "N",
+      help: "chunks in which service and naive loop take turns (default 4)",
+    },
+    data: {
+      type: "string",
+      value: "DIR",
+      help: "CodeXGLUE code-to-code-trans folder (default " +
+        "../shared/datasets/codexglue-code-to-code-trans)",
+    },
+    json: { type: "boolean", help: "print the results as JSON too" },
+  },
+  exitCodes: { 1: "the service and the naive loop disagreed on some verdict (listed)" },
+} as const satisfies CommandSpec;
+
+async function main({ values }: Parsed<typeof PERF_COMPILE>): Promise<number> {
+  const languages = (list(values.languages) ?? [...COMPILE_LANGUAGES])
+    .map((l) => choice("languages", l, COMPILE_LANGUAGES)!);
+  const workers = integer("workers", values.workers, 1) ?? navigator.hardwareConcurrency;
+  const naiveWorkers = integer("naive-workers", values["naive-workers"], 1) ?? workers;
+  const count = integer("count", values.count, 1) ?? 200;
+  const cppCount = integer("cpp-count", values["cpp-count"], 1) ?? 60;
+  const timeout = integer("timeout", values.timeout, 1) ?? 60_000;
+  const chunks = integer("chunks", values.chunks, 1) ?? 4;
+  const data = await existingPath("data", values.data, { kind: "folder" }) ??
     fileURLToPath(
       new URL("../../../shared/datasets/codexglue-code-to-code-trans", import.meta.url),
     );
@@ -320,13 +339,11 @@ async function main(args: string[]): Promise<number> {
     "language files compiled  naive/s  service/s  speedup   cached/s  disagreements  decided by",
   );
   const results: LanguagePerf[] = [];
-  for (const language of languages as CompileLanguage[]) {
-    const count = Number(language === "cpp" ? values["cpp-count"] : values.count);
+  for (const language of languages) {
     const files = language === "java" || language === "csharp"
       ? await codexglueFiles(data, language, count)
-      : generatedPrograms(language, count);
-    const limits = { wallMs: Number(values.timeout) };
-    const chunks = Number(values.chunks);
+      : generatedPrograms(language, language === "cpp" ? cppCount : count);
+    const limits = { wallMs: timeout };
     const result = await measure(language, files, { workers, naiveWorkers, limits, chunks });
     results.push(result);
     printRow(result);
@@ -342,4 +359,4 @@ async function main(args: string[]): Promise<number> {
   return total === 0 ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runCommand(PERF_COMPILE, main);

@@ -9,9 +9,9 @@
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { OnnxBackend } from "../models/onnx.ts";
 import { argmax, chooseToken, seededRandom } from "../models/sampling.ts";
+import { type CommandSpec, integer, list, type Parsed, runCommand, UsageError } from "./_args.ts";
 
 const DEFAULT_MODELS = ["tiny-random-llama-fp16", "tiny-random-gpt2-fp32"].map((name) =>
   fileURLToPath(new URL(`../../../shared/models/${name}`, import.meta.url))
@@ -57,38 +57,44 @@ async function measure(
   return { batch, mode, newTokens, seconds, tokensPerSecond: newTokens / seconds };
 }
 
-async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      tokens: { type: "string", default: "64" },
-      repeats: { type: "string", default: "3" },
-      batch: { type: "string", default: "1,8" },
-      json: { type: "boolean", default: false },
-    },
-  });
-  const models = positionals.length > 0 ? positionals : DEFAULT_MODELS.filter((m) => existsSync(m));
+/** The `perf:generate` command line. */
+export const PERF_GENERATE = {
+  name: "perf:generate",
+  usage: "[MODEL_FOLDER...] [options]",
+  summary: "Generation throughput (new tokens per second) of the onnx: backend's decoder, greedy " +
+    "and sampled, at each batch size. Models default to the tiny ONNX models in ../shared/models/.",
+  positionals: { min: 0, max: 16, label: "model folder" },
+  options: {
+    tokens: { type: "string", value: "N", help: "new tokens per generation (default 64)" },
+    repeats: { type: "string", value: "N", help: "timed generations per setting (default 3)" },
+    batch: { type: "string", value: "LIST", help: "batch sizes (default 1,8)" },
+    json: { type: "boolean", help: "print the results as JSON" },
+  },
+} as const satisfies CommandSpec;
+
+async function main({ values, positionals }: Parsed<typeof PERF_GENERATE>): Promise<number> {
+  const tokens = integer("tokens", values.tokens, 1) ?? 64;
+  const repeats = integer("repeats", values.repeats, 1) ?? 3;
+  const batches = (list(values.batch) ?? ["1", "8"]).map((b) => integer("batch", b, 1)!);
+  for (const model of positionals) {
+    if (!existsSync(model)) throw new UsageError(`model folder "${model}" does not exist`);
+  }
+  const models = positionals.length > 0
+    ? [...positionals]
+    : DEFAULT_MODELS.filter((m) => existsSync(m));
   if (models.length === 0) {
     throw new Error(
       `Cannot measure generation as no model was found: pass model folders, or put the tiny ` +
         `models in ${DEFAULT_MODELS.join(" and ")}`,
     );
   }
-  const batches = values.batch.split(",").map(Number);
   const results: Throughput[] = [];
   for (const model of models) {
     const backend = await OnnxBackend.open(model, { batchSize: Math.max(...batches) });
     try {
       for (const batch of batches) {
         for (const mode of ["greedy", "sampled"] as const) {
-          const result = await measure(
-            backend,
-            batch,
-            mode,
-            Number(values.tokens),
-            Number(values.repeats),
-          );
+          const result = await measure(backend, batch, mode, tokens, repeats);
           results.push({ model: model.split("/").at(-1) ?? model, ...result });
         }
       }
@@ -97,6 +103,7 @@ async function main(args: string[]): Promise<void> {
     }
   }
   console.log(values.json ? JSON.stringify(results, null, 2) : formatTable(results));
+  return 0;
 }
 
 function formatTable(results: readonly Throughput[]): string {
@@ -122,4 +129,4 @@ function formatTable(results: readonly Throughput[]): string {
   return [header, columns, ...rows].join("\n");
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) await runCommand(PERF_GENERATE, main);

@@ -6,15 +6,13 @@
  * test models. For comparison, the same models exported to ONNX run on onnxruntime-node
  * (forward and decoding only), the path rollouts and evaluation can take.
  *
- * Usage: deno task perf:policy [--backend wasm --backend cpu] [--batch 2] [--iterations 2]
- *        [--models small-gpt2,tiny-llama] [--skip-onnx] [--out perf.json]
+ * Usage: `deno task perf:policy --help`.
  *
  * @module
  */
 
 import * as tf from "@tensorflow/tfjs";
 import * as ort from "onnxruntime-node";
-import { parseArgs } from "node:util";
 import { cpus } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -31,9 +29,9 @@ import {
   type BackendName,
   BACKENDS,
   describeBackend,
-  parseBackendName,
   selectBackend,
 } from "../rl/tf_backend.ts";
+import { choice, type CommandSpec, integer, list, type Parsed, runCommand } from "./_args.ts";
 
 /** A model measured: a config, or a fixture folder under tests/fixtures/rl. */
 interface Subject {
@@ -295,30 +293,38 @@ async function available(requested: readonly BackendName[]): Promise<BackendChoi
   return choices;
 }
 
-async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      backend: { type: "string", multiple: true },
-      batch: { type: "string", default: "2" },
-      iterations: { type: "string", default: "2" },
-      models: { type: "string" },
-      out: { type: "string" },
-      "skip-onnx": { type: "boolean", default: false },
+/** The `perf:policy` command line. */
+export const PERF_POLICY = {
+  name: "perf:policy",
+  summary: "Throughput of the TensorFlow.js policy on each backend that loads here (forward, " +
+    "forward+backward, cached decoding; tokens per second of wall-clock and of CPU time), and " +
+    "of the same models' ONNX exports on onnxruntime-node.",
+  options: {
+    backend: {
+      type: "string",
+      multiple: true,
+      value: "NAME",
+      help: `TensorFlow.js backend to measure: ${BACKENDS.join(", ")} (default: every one)`,
     },
-  });
-  const backends = (values.backend ?? [...BACKENDS]).map(parseBackendName);
-  const wanted = values.models?.split(",") ?? SUBJECTS.map((s) => s.name);
+    batch: { type: "string", value: "N", help: "rows per pass (default 2)" },
+    iterations: { type: "string", value: "N", help: "timed passes after a warm-up (default 2)" },
+    models: {
+      type: "string",
+      value: "LIST",
+      help: `models to measure (default all: ${SUBJECTS.map((s) => s.name).join(",")})`,
+    },
+    "skip-onnx": { type: "boolean", help: "skip the onnxruntime-node rows" },
+    out: { type: "string", value: "FILE", help: "also write the rows as JSON to FILE" },
+  },
+} as const satisfies CommandSpec;
+
+async function main({ values }: Parsed<typeof PERF_POLICY>): Promise<number> {
+  const backends = values.backend?.map((b) => choice("backend", b, BACKENDS)!) ?? [...BACKENDS];
+  const names = SUBJECTS.map((s) => s.name);
+  const wanted = list(values.models)?.map((m) => choice("models", m, names)!) ?? names;
   const subjects = SUBJECTS.filter((s) => wanted.includes(s.name));
-  if (subjects.length !== wanted.length) {
-    throw new RangeError(
-      `Cannot measure models as they must be among ${
-        SUBJECTS.map((s) => s.name).join(", ")
-      }: current value is "${values.models}"`,
-    );
-  }
-  const batch = Number(values.batch);
-  const iterations = Number(values.iterations);
+  const batch = integer("batch", values.batch, 1) ?? 2;
+  const iterations = integer("iterations", values.iterations, 1) ?? 2;
   const host = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores`;
   console.log(`host: ${host}; tfjs ${tf.version.tfjs}; tokens/s after one warm-up pass`);
   const rows: PerfRow[] = [];
@@ -350,6 +356,7 @@ async function main(args: string[]): Promise<void> {
     const record = { date: new Date().toISOString(), host, tfjs: tf.version.tfjs, choices, rows };
     await writeAtomic(values.out, JSON.stringify(record, null, 2) + "\n");
   }
+  return 0;
 }
 
-if (import.meta.main) await main(Deno.args);
+if (import.meta.main) await runCommand(PERF_POLICY, main);

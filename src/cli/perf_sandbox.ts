@@ -4,17 +4,22 @@
  * programs the naive way (one plain `python3` process per program, no isolation), and prints the
  * time, executions per second and passes of each.
  *
- * Options: `--data PATH` (mbpp.jsonl; default `../shared/datasets/mbpp/mbpp.jsonl`),
- * `--workers N` (default: the number of CPU cores), `--sandbox bwrap|none`, `--limit N` (first N
- * programs), `--no-naive`, `--repeat N` (sandbox runs, the best is reported as well).
+ * Options: `deno task perf:sandbox --help`.
  *
  * @module
  */
 
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { createExecutor, type IsolationMode, resolveToolchain } from "../../sandbox/mod.ts";
+import {
+  choice,
+  type CommandSpec,
+  existingPath,
+  integer,
+  type Parsed,
+  runCommand,
+} from "./_args.ts";
 
 interface MbppRecord {
   readonly task_id: number;
@@ -114,41 +119,49 @@ function line(label: string, count: number, outcome: Outcome): string {
   return `${label}: ${count} programs in ${outcome.seconds.toFixed(2)} s (${rate}/s), ` +
     `${outcome.passed} passed`;
 }
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      data: { type: "string", default: DEFAULT_DATA },
-      workers: { type: "string", default: String(navigator.hardwareConcurrency) },
-      sandbox: { type: "string", default: "bwrap" },
-      limit: { type: "string" },
-      repeat: { type: "string", default: "1" },
-      "no-naive": { type: "boolean", default: false },
+/** The `perf:sandbox` command line. */
+export const PERF_SANDBOX = {
+  name: "perf:sandbox",
+  summary: "Runs the 974 MBPP gold programs (code, test_setup_code and the asserts of test_list) " +
+    "through the executor in test mode, then the same programs the naive way (one plain python3 " +
+    "per program, no isolation), and prints the time, executions per second and passes of each.",
+  options: {
+    data: {
+      type: "string",
+      value: "PATH",
+      help: "mbpp.jsonl (default ../shared/datasets/mbpp/mbpp.jsonl)",
     },
-  });
-  const workers = Number(values.workers);
-  const isolation = values.sandbox as IsolationMode;
-  if (isolation !== "bwrap" && isolation !== "none") {
-    throw new RangeError(
-      `Cannot run as "--sandbox" must be "bwrap" or "none": current value is "${isolation}"`,
-    );
-  }
-  const programs = loadPrograms(values.data, values.limit ? Number(values.limit) : null);
+    workers: { type: "string", value: "N", help: "sandbox workers (default: CPU cores)" },
+    sandbox: { type: "string", value: "MODE", help: "bwrap or none (default bwrap)" },
+    limit: { type: "string", value: "N", help: "only the first N programs" },
+    repeat: { type: "string", value: "N", help: "sandbox runs (default 1)" },
+    "no-naive": { type: "boolean", help: "skip the naive loop" },
+  },
+} as const satisfies CommandSpec;
+
+async function main({ values }: Parsed<typeof PERF_SANDBOX>): Promise<number> {
+  const workers = integer("workers", values.workers, 1) ?? navigator.hardwareConcurrency;
+  const isolation = choice("sandbox", values.sandbox, ["bwrap", "none"]) ?? "bwrap";
+  const data = await existingPath("data", values.data, { kind: "file" }) ?? DEFAULT_DATA;
+  const limit = integer("limit", values.limit, 1) ?? null;
+  const repeat = integer("repeat", values.repeat, 1) ?? 1;
+  const programs = loadPrograms(data, limit);
   const load = Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
   console.log(`${navigator.hardwareConcurrency} cores, load average ${load} at the start`);
   const label = `sandbox (${isolation}, ${workers} workers)`;
-  for (let run = 0; run < Number(values.repeat); run++) {
+  for (let run = 0; run < repeat; run++) {
     const outcome = await runSandbox(programs, isolation, workers);
     console.log(line(label, programs.length, outcome));
     for (const note of outcome.notes) console.log(`  note: ${note}`);
     for (const failure of outcome.failures.slice(0, 10)) console.log(`  not passed: ${failure}`);
   }
-  if (values["no-naive"]) return;
+  if (values["no-naive"]) return 0;
   const python = (await resolveToolchain("python")).tools.python!.path;
   const naive = await runNaive(programs, python, 2);
   console.log(
     line(`naive (${python} per program, 2 at a time, no isolation)`, programs.length, naive),
   );
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runCommand(PERF_SANDBOX, main);

@@ -5,18 +5,43 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { createApp } from "../leaderboard/app.ts";
+import { createTrainingRuns } from "../leaderboard/training.ts";
 import { createFolderStore } from "../report/store.ts";
+import {
+  type CommandSpec,
+  existingPath,
+  integer,
+  type Parsed,
+  runCommand,
+  UsageError,
+} from "./_args.ts";
 
-const USAGE = `Usage: deno task serve [--reports DIR] [--port N] [--hostname HOST]
-
-Serves the leaderboard over DIR/<benchmark>/<run>/report.json.
-
-  --reports DIR     folder of reports (default: reports)
-  --port N          port to listen on (default: 8000)
-  --hostname HOST   address to listen on (default: 127.0.0.1)
-  --help            show this text`;
+/** The `serve` command line. */
+export const SERVE = {
+  name: "serve",
+  summary: "Serves the leaderboard over DIR/<benchmark>/<run>/report.json: server-rendered " +
+    "pages that work without JavaScript, and the same data as JSON under /api/.",
+  options: {
+    reports: {
+      type: "string",
+      value: "DIR",
+      help: "folder of reports; it must exist (default reports)",
+    },
+    port: {
+      type: "string",
+      value: "N",
+      help: "port to listen on, 0 for any free one (default 8000)",
+    },
+    hostname: {
+      type: "string",
+      value: "HOST",
+      help: "address to listen on (default 127.0.0.1)",
+    },
+  },
+  exitCodes: { 1: "the server could not start (the port is in use, or not allowed)" },
+  interrupted: "stopped",
+} as const satisfies CommandSpec;
 
 /** Parsed command line of `serve`. */
 export interface ServeOptions {
@@ -25,49 +50,52 @@ export interface ServeOptions {
   readonly hostname: string;
 }
 
-/** Parses `serve`'s arguments; throws `TypeError` or `RangeError` on bad input. */
-export function parseServeArgs(args: readonly string[]): ServeOptions | "help" {
-  const { values } = parseArgs({
-    args: [...args],
-    options: {
-      reports: { type: "string", default: "reports" },
-      port: { type: "string", default: "8000" },
-      hostname: { type: "string", default: "127.0.0.1" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) return "help";
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `Cannot listen on port "${values.port}": it must be an integer from 0 to 65535`,
+/** Turns a parsed command line into options; throws `UsageError` on a bad value. */
+export async function serveOptions({ values }: Parsed<typeof SERVE>): Promise<ServeOptions> {
+  const port = integer("port", values.port) ?? 8000;
+  if (port > 65535) {
+    throw new UsageError(
+      `option --port must be a whole number from 0 to 65535: current value is "${values.port}"`,
     );
   }
-  return { reports: values.reports, port, hostname: values.hostname };
+  const reports = values.reports ?? "reports";
+  await existingPath("reports", reports, {
+    kind: "folder",
+    hint: "run deno task bench first, or pass --reports DIR with the folder it wrote",
+  });
+  return { reports, port, hostname: values.hostname ?? "127.0.0.1" };
 }
 
-async function main(args: readonly string[]): Promise<number> {
-  let options: ServeOptions | "help";
+async function serve(parsed: Parsed<typeof SERVE>): Promise<number> {
+  const options = await serveOptions(parsed);
+  const app = createApp(createFolderStore(options.reports), {
+    training: createTrainingRuns(options.reports),
+  });
+  let server: Deno.HttpServer;
   try {
-    options = parseServeArgs(args);
+    server = Deno.serve({
+      port: options.port,
+      hostname: options.hostname,
+      onListen: ({ hostname, port }) =>
+        console.log(`Serving reports from "${options.reports}" at http://${hostname}:${port}/`),
+    }, app.fetch);
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Error(
+        `Cannot listen on ${options.hostname}:${options.port} as the address is in use: stop ` +
+          `the server that holds it, or pass --port N (--port 0 picks a free port)`,
+      );
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new Error(
+        `Cannot listen on ${options.hostname}:${options.port} as this machine has no such ` +
+          `address: pass --hostname 127.0.0.1, or 0.0.0.0 for every address`,
+      );
+    }
+    throw error;
   }
-  if (options === "help") {
-    console.log(USAGE);
-    return 0;
-  }
-  const app = createApp(createFolderStore(options.reports));
-  const server = Deno.serve({
-    port: options.port,
-    hostname: options.hostname,
-    onListen: ({ hostname, port }) =>
-      console.log(`Serving reports from "${options.reports}" at http://${hostname}:${port}/`),
-  }, app.fetch);
   await server.finished;
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) await runCommand(SERVE, serve);

@@ -1,14 +1,17 @@
 /**
- * The leaderboard pages: every benchmark, and one benchmark in full.
+ * The leaderboard pages: every benchmark, and one benchmark in full. Each benchmark's runs are
+ * grouped by comparability key, the largest group first, each group titled in words by what
+ * defines it; runs are ranked on the headline metric (ties share a rank) with 95% intervals, and
+ * charts compare models: ranked bars with intervals, and bars per language.
  *
  * @module
  */
 
 import { html } from "hono/html";
 import type { RunEntry, StoreProblem } from "../report/store.ts";
-import { lineChart } from "./_charts.ts";
+import { groupedBarChart, rankedBarChart, SERIES_COLORS } from "./_charts.ts";
 import type { Board, BoardGroup } from "./_data.ts";
-import { startedAt } from "./_data.ts";
+import { modelWords } from "./_group_titles.ts";
 import {
   formatDate,
   formatMetric,
@@ -25,6 +28,10 @@ export interface BoardsPageOptions {
   readonly rowsPerGroup: number;
   readonly title: string;
 }
+
+/** Runs drawn in a group's ranked chart, and in its per-language chart. */
+const CHART_RUNS = 15;
+const LANGUAGE_CHART_RUNS = 4;
 
 /** Leaderboards, with the files the store could not read listed on top. */
 export function boardsPage(
@@ -56,7 +63,11 @@ function problemList(problems: readonly StoreProblem[]): Html | string {
 
 function boardSection(board: Board, rowsPerGroup: number): Html {
   const href = `/benchmarks/${encodeURIComponent(board.benchmark)}`;
-  return html`<h2><a href="${href}">${board.benchmark}</a></h2>
+  const runs = board.groups.reduce((n, g) => n + g.runs.length, 0);
+  return html`<h2><a href="${href}">${board.benchmark}</a>
+<span class="muted small">${runs} run${runs === 1 ? "" : "s"} in ${board.groups.length} group${
+    board.groups.length === 1 ? "" : "s"
+  } of comparable runs</span></h2>
 ${board.groups.map((g) => groupCard(board.benchmark, g, rowsPerGroup))}`;
 }
 
@@ -65,59 +76,111 @@ function groupCard(benchmark: string, group: BoardGroup, rowsPerGroup: number): 
   const hidden = group.runs.length - shown.length;
   const more = `/benchmarks/${encodeURIComponent(benchmark)}`;
   return html`<section class="card">
-<div><strong>Comparability key</strong> <code>${group.key.slice(0, 16)}</code>
-<span class="muted">· ranked by <strong>${group.headline}</strong> · ${group.runs.length} run${
+<h3 class="group">${group.title}</h3>
+<div class="muted">ranked by <strong>${group.headline}</strong> · ${group.runs.length} run${
     group.runs.length === 1 ? "" : "s"
-  }</span></div>
-<details><summary class="muted">What this key stands for</summary>${
-    keyValues(Object.entries(group.keyFields))
-  }</details>
-${group.runs.length >= 2 ? headlineChart(group) : ""}
+  }</div>
+${group.shared ? html`<div class="muted small">Also fixed: ${group.shared}</div>` : ""}
+<details><summary class="muted">Comparability key <code>${
+    group.key.slice(0, 16)
+  }</code>: every field</summary>${keyValues(Object.entries(group.keyFields))}</details>
+${group.runs.length >= 2 ? charts(group) : ""}
 ${runTable(group, shown)}
 ${hidden > 0 ? html`<p><a href="${more}">Show all ${group.runs.length} runs</a></p>` : ""}
 </section>`;
 }
 
-function headlineChart(group: BoardGroup): Html {
+function charts(group: BoardGroup): Html {
+  return html`<div class="charts">${rankedChart(group)}${languageChart(group)}</div>`;
+}
+
+/** The group's runs ranked on the headline metric, with 95% intervals as whiskers. */
+function rankedChart(group: BoardGroup): Html | string {
   const metric = group.headline;
-  const points = group.runs.flatMap((r) => {
-    const y = r.summary.metrics[metric];
-    if (typeof y !== "number") return [];
-    const label = `${r.summary.id}: ${formatMetric(metric, y)} (${r.summary.config.model.id})`;
-    return [{ x: startedAt(r), y, label, href: runPath(r.ref) }];
+  const bars = group.runs.slice(0, CHART_RUNS).flatMap((run, i) => {
+    const value = run.summary.metrics[metric];
+    if (typeof value !== "number") return [];
+    const ci = run.summary.headlineInterval;
+    return [{
+      rank: group.ranks[i] ?? null,
+      label: modelWords(run.summary.config.model).name,
+      value,
+      ...(ci ? { low: ci.low, high: ci.high } : {}),
+      text: formatMetric(metric, value) + (ci ? ` (${intervalText(metric, ci)})` : ""),
+      href: runPath(run.ref),
+    }];
   });
-  return lineChart(points, {
-    title: `${metric} per run over time`,
-    format: (y) => formatMetric(metric, y),
-    ...(isRate(metric) ? { yMax: 1 } : {}),
-    width: 720,
-    height: 200,
+  if (bars.length < 2) return "";
+  const more = group.runs.length > CHART_RUNS ? `, top ${CHART_RUNS} of ${group.runs.length}` : "";
+  return rankedBarChart(bars, {
+    title: `${metric} with 95% intervals${more}`,
+    max: isRate(metric) ? 1 : Math.max(...bars.map((b) => b.high ?? b.value), 1e-9),
   });
+}
+
+/** The best runs' headline metric per language, where the group has several languages. */
+function languageChart(group: BoardGroup): Html | string {
+  const columns = group.languageColumns.filter((c) => c.metric === group.headline);
+  if (columns.length < 2) return "";
+  const runs = group.runs.slice(0, LANGUAGE_CHART_RUNS);
+  const series = runs.map((run, i) => ({
+    name: `${group.ranks[i] ?? "–"}. ${modelWords(run.summary.config.model).name}`,
+    color: SERIES_COLORS[i % SERIES_COLORS.length]!,
+  }));
+  const clusters = columns.map(({ language, metric }) => ({
+    label: language,
+    values: runs.map((r) => r.summary.metricsByLanguage[language]?.[metric] ?? null),
+  }));
+  return groupedBarChart(clusters, {
+    title: `${group.headline} by language, top ${runs.length} run${runs.length === 1 ? "" : "s"}`,
+    series,
+    max: isRate(group.headline)
+      ? 1
+      : Math.max(1e-9, ...clusters.flatMap((c) => c.values.map((v) => v ?? 0))),
+    format: (v) => formatMetric(group.headline, v),
+  });
+}
+
+function intervalText(metric: string, ci: { low: number; high: number }): string {
+  return `${formatMetric(metric, ci.low)} – ${formatMetric(metric, ci.high)}`;
 }
 
 function runTable(group: BoardGroup, runs: readonly RunEntry[]): Html {
   return html`
     <table>
       <thead>
-        <tr><th class="num">#</th><th>Run</th><th>Model</th><th>Settings</th><th>Date</th>
-    ${group.metrics.map((m) => html`<th class="num">${m === group.headline ? `★ ${m}` : m}</th>`)}
-    ${group.languageColumns.map((c) => html`<th class="num">${c.language} ${c.metric}</th>`)}
+        <tr><th class="num">#</th><th>Model</th><th>Settings</th><th>Run</th>
+    <th class="num">★ ${group.headline}</th><th class="num">95% interval</th>
+    ${group.metrics.filter((m) => m !== group.headline).map((m) => html`<th class="num">${m}</th>`)}
+    ${group.languageColumns.map((c) =>
+      html`<th class="num">${c.language}<div class="small">${c.metric}</div></th>`
+    )}
     <th class="num">Tasks</th></tr>
       </thead>
-      <tbody>${runs.map((r, i) => runRow(group, r, i))}</tbody>
+      <tbody>${runs.map((r, i) => runRow(group, r, group.ranks[i] ?? null))}</tbody>
     </table>
   `;
 }
 
-function runRow(group: BoardGroup, run: RunEntry, index: number): Html {
-  const { config, provenance, metrics, metricsByLanguage } = run.summary;
-  return html`<tr class="${index === 0 ? "best" : ""}">
-<td class="num">${index + 1}</td>
-<td><a href="${runPath(run.ref)}">${run.summary.id}</a>${where(run)}</td>
-<td>${config.model.backend} · <code>${config.model.id}</code></td>
-<td class="muted">${settingsText(run)}</td>
-<td class="nowrap">${formatDate(provenance.startedAt)}</td>
-${group.metrics.map((m) => html`<td class="num">${formatMetric(m, metrics[m])}</td>`)}
+function runRow(group: BoardGroup, run: RunEntry, rank: number | null): Html {
+  const { config, provenance, metrics, metricsByLanguage, headlineInterval: ci } = run.summary;
+  const model = modelWords(config.model);
+  return html`<tr class="${rank === 1 ? "best" : ""}">
+<td class="num">${rank ?? "–"}</td>
+<td><strong>${model.name}</strong>${
+    model.details ? html`<div class="muted small">${model.details}</div>` : ""
+  }</td>
+<td class="muted small">${settingsText(run)}</td>
+<td class="small"><a href="${runPath(run.ref)}">${run.summary.id}</a>${
+    where(run)
+  }<div class="muted">${formatDate(provenance.startedAt)}</div></td>
+<td class="num"><strong>${formatMetric(group.headline, metrics[group.headline])}</strong></td>
+<td class="num muted">${ci ? intervalText(group.headline, ci) : "–"}</td>
+${
+    group.metrics.filter((m) => m !== group.headline).map((m) =>
+      html`<td class="num">${formatMetric(m, metrics[m])}</td>`
+    )
+  }
 ${
     group.languageColumns.map((c) =>
       html`<td class="num">${

@@ -1,6 +1,8 @@
 /**
- * Small server-side SVG charts: a metric over time and horizontal bars. Labels go through the
- * `html` tag, so they are escaped like any other text.
+ * Small server-side SVG charts: ranked bars with confidence intervals (models compared on one
+ * metric), grouped bars (models compared per language), plain horizontal bars, and a metric over
+ * time (one series, e.g. a training run). Labels go through the `html` tag, so they are escaped
+ * like any other text.
  *
  * @module
  */
@@ -121,6 +123,162 @@ export function barChart(bars: readonly Bar[], options: BarChartOptions): Html {
     })}
     </svg>
   `;
+}
+
+/** One row of {@linkcode rankedBarChart}. */
+export interface RankedBar {
+  /** Rank shown before the label (`null`: no rank). */
+  readonly rank: number | null;
+  readonly label: string;
+  readonly value: number;
+  /** 95% interval, drawn as a whisker over the bar. */
+  readonly low?: number;
+  readonly high?: number;
+  /** Text after the bar. */
+  readonly text: string;
+  readonly href?: string;
+}
+
+/** Options of {@linkcode rankedBarChart}. */
+export interface RankedBarChartOptions {
+  readonly title: string;
+  /** Value of a full bar (1 for rates). */
+  readonly max: number;
+  readonly width?: number;
+}
+
+/**
+ * Runs ranked on one metric: a bar per run, best first, each with its 95% interval as a whisker,
+ * so that overlapping intervals show which differences the data cannot tell apart.
+ */
+export function rankedBarChart(bars: readonly RankedBar[], options: RankedBarChartOptions): Html {
+  const { title, max, width = 780 } = options;
+  const labelW = 300;
+  const textW = 150;
+  const rowH = 22;
+  const top = 28;
+  const height = top + bars.length * rowH + 8;
+  const barW = width - labelW - textW;
+  const x = (v: number) => labelW + Math.max(0, Math.min(1, v / max)) * barW;
+  return html`
+    <svg class="chart" role="img" viewBox="0 0 ${width} ${height}" width="${width}"
+      height="${height}" xmlns="http://www.w3.org/2000/svg">
+    <title>${title}</title>
+    <text x="0" y="16" style="font-weight:600">${title}</text>
+    ${bars.map((b, i) => rankedRow(b, top + i * rowH, rowH, x, labelW, barW))}
+    </svg>
+  `;
+}
+
+function rankedRow(
+  b: RankedBar,
+  y: number,
+  rowH: number,
+  x: (v: number) => number,
+  labelW: number,
+  barW: number,
+): Html {
+  const label = `${b.rank === null ? "–" : `${b.rank}.`} ${shorten(b.label, 46)}`;
+  const mid = y + rowH / 2;
+  const whisker = b.low === undefined || b.high === undefined ? "" : html`
+    <line x1="${x(b.low).toFixed(1)}" x2="${x(b.high).toFixed(1)}" y1="${mid}" y2="${mid}"
+      stroke="#1d2433" stroke-width="1.5" />
+    <line x1="${x(b.low).toFixed(1)}" x2="${x(b.low).toFixed(1)}" y1="${mid - 5}" y2="${mid +
+      5}" stroke="#1d2433"
+      stroke-width="1.5" />
+    <line x1="${x(b.high).toFixed(1)}" x2="${x(b.high).toFixed(1)}" y1="${mid - 5}" y2="${mid +
+      5}" stroke="#1d2433"
+      stroke-width="1.5" />
+  `;
+  const row = html`
+    <g>
+      <title>${b.label}: ${b.text}</title>
+      <text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${label}</text>
+      <rect x="${labelW}" y="${y + 4}" width="${barW}" height="${rowH - 8}" fill="#eef1f6" />
+      <rect x="${labelW}" y="${y + 4}" width="${(x(b.value) - labelW).toFixed(1)}" height="${rowH -
+        8}" fill="#7d9be0" />
+      ${whisker}
+      <text x="${labelW + barW + 8}" y="${y + 15}">${b.text}</text>
+    </g>
+  `;
+  return b.href === undefined ? row : html`<a href="${b.href}">${row}</a>`;
+}
+
+/** One cluster of {@linkcode groupedBarChart}: a category (a language) and a value per series. */
+export interface BarCluster {
+  readonly label: string;
+  /** One value per series, in series order; `null` where a series has none. */
+  readonly values: readonly (number | null)[];
+}
+
+/** Options of {@linkcode groupedBarChart}. */
+export interface GroupedBarChartOptions {
+  readonly title: string;
+  /** The series (runs), with their colours, in order. */
+  readonly series: readonly { readonly name: string; readonly color: string }[];
+  readonly max: number;
+  readonly format: (value: number) => string;
+  readonly width?: number;
+}
+
+/** Series colours of grouped bars, distinguishable in print. */
+export const SERIES_COLORS = ["#2f5fd0", "#d9822b", "#2e8540", "#8e44ad", "#7f8c8d"] as const;
+
+/** Clusters of horizontal bars: a cluster per category, a bar per series, and a legend. */
+export function groupedBarChart(
+  clusters: readonly BarCluster[],
+  options: GroupedBarChartOptions,
+): Html {
+  const { title, series, max, format, width = 720 } = options;
+  const labelW = 110;
+  const textW = 70;
+  const barH = 12;
+  const gap = 10;
+  const legendH = 18 * series.length;
+  const top = 28 + legendH;
+  const clusterH = series.length * barH + gap;
+  const height = top + clusters.length * clusterH + 4;
+  const barW = width - labelW - textW;
+  return html`
+    <svg class="chart" role="img" viewBox="0 0 ${width} ${height}" width="${width}"
+      height="${height}" xmlns="http://www.w3.org/2000/svg">
+    <title>${title}</title>
+    <text x="0" y="16" style="font-weight:600">${title}</text>
+    ${series.map((s, i) =>
+      html`
+        <rect x="${labelW}" y="${26 + i * 18}" width="10" height="10" fill="${s.color}" />
+        <text x="${labelW + 16}" y="${35 + i * 18}">${shorten(s.name, 80)}</text>
+      `
+    )}
+    ${clusters.map((c, ci) => {
+      const y0 = top + ci * clusterH;
+      return html`
+        <text x="${labelW - 8}" y="${y0 + (series.length * barH) / 2 + 4}" text-anchor="end">${c
+          .label}</text>
+        ${c.values.map((v, si) => {
+          if (v === null) return "";
+          const w = Math.max(0, Math.min(1, v / max)) * barW;
+          const y = y0 + si * barH;
+          return html`
+            <rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH -
+              2}" fill="${series[
+                si
+              ]!.color}">
+              <title>${series[si]!.name}, ${c.label}: ${format(v)}</title>
+            </rect>
+            <text x="${labelW + w + 4}" y="${y + barH - 3}" style="font-size:10px">${format(
+              v,
+            )}</text>
+          `;
+        })}
+      `;
+    })}
+    </svg>
+  `;
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 /** Colours of the status chips, for bars. */

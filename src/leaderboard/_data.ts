@@ -18,13 +18,20 @@ import type { Report, TaskOutcome } from "../report/schema.ts";
 import type { Listing, LoadedRun, RunEntry } from "../report/store.ts";
 import { EXECUTION_STATUSES, type ExecutionStatus } from "../types.ts";
 import { isCount } from "./_layout.ts";
+import { groupWords } from "./_group_titles.ts";
 
 /** Runs of one benchmark that share a comparability key, best first. */
 export interface BoardGroup {
   readonly key: string;
+  /** What defines the group, in words (see `groupWords`). */
+  readonly title: string;
+  /** What the group shares with the benchmark's other groups, in words. */
+  readonly shared: string;
   readonly headline: string;
   readonly keyFields: Readonly<Record<string, unknown>>;
   readonly runs: readonly RunEntry[];
+  /** Rank of each run (runs with equal headline values share one; `null` without a value). */
+  readonly ranks: readonly (number | null)[];
   /** Overall metric columns, in display order. */
   readonly metrics: readonly string[];
   /** Per-language columns, where the group has several languages. */
@@ -45,6 +52,7 @@ export function buildBoards(listing: Listing): Board[] {
     .map(([benchmark, runs]) => ({ benchmark, groups: buildGroups(runs) }));
 }
 
+/** The groups of one benchmark: the largest first (then the most recent), titled in words. */
 function buildGroups(runs: readonly RunEntry[]): BoardGroup[] {
   const groups = [...groupBy(runs, (r) => r.summary.comparabilityKey).entries()].map(
     ([key, members]) => {
@@ -55,13 +63,24 @@ function buildGroups(runs: readonly RunEntry[]): BoardGroup[] {
         headline,
         keyFields: sorted[0]!.summary.keyFields,
         runs: sorted,
+        ranks: competitionRanks(sorted.map((r) => r.summary.metrics[headline] ?? null)),
         metrics: orderMetrics(members.flatMap((r) => Object.keys(r.summary.metrics)))
           .filter((m) => !isCount(m)),
         languageColumns: languageColumns(members, headline),
       };
     },
   );
-  return groups.sort((a, b) => latest(b.runs) - latest(a.runs));
+  groups.sort((a, b) => b.runs.length - a.runs.length || latest(b.runs) - latest(a.runs));
+  const words = groupWords(groups.map((g) => g.keyFields));
+  return groups.map((group, i) => ({ ...group, ...words[i]! }));
+}
+
+/**
+ * Standard competition ranks ("1224") of values sorted best first: equal values share a rank,
+ * and `null` (no value) has none.
+ */
+export function competitionRanks(sorted: readonly (number | null)[]): (number | null)[] {
+  return sorted.map((value) => value === null ? null : sorted.indexOf(value) + 1);
 }
 
 function compareRuns(a: RunEntry, b: RunEntry, headline: string): number {

@@ -56,6 +56,9 @@ dl.kv { display:grid; grid-template-columns:max-content 1fr; gap:2px 16px; margi
 dl.kv dt { color:var(--muted); } dl.kv dd { margin:0; word-break:break-word; }
 .grid2 { display:grid; grid-template-columns:repeat(auto-fit, minmax(420px, 1fr)); gap:12px; }
 .pager { margin:8px 0; display:flex; gap:12px; }
+.small { font-size:12px; } h2 .small { font-weight:400; margin-left:8px; }
+h3.group { margin:2px 0 4px; font-size:16px; }
+.charts { display:flex; flex-wrap:wrap; gap:8px 24px; margin:10px 0; }
 svg text { font:11px system-ui, sans-serif; fill:#3a4354; }
 `;
 
@@ -72,7 +75,7 @@ export function page(title: string, body: Html): Html {
       </head>
       <body>
         <header class="top"><a class="brand" href="/">ppocoder leaderboard</a>
-    <a href="/">Benchmarks</a><a href="/api/boards">JSON API</a></header>
+    <a href="/">Benchmarks</a><a href="/training">Training</a><a href="/api/boards">JSON API</a></header>
         <main>
     ${body}
         </main>

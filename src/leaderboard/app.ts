@@ -43,6 +43,7 @@ import {
 } from "./_data.ts";
 import { page } from "./_layout.ts";
 import { runPage, taskPage } from "./_run_page.ts";
+import { addTrainingRoutes, type TrainingRuns } from "./training.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -52,6 +53,8 @@ export interface AppOptions {
   readonly rowsPerGroup?: number;
   /** Tasks per page of a run's outcomes. @default 100 */
   readonly tasksPerPage?: number;
+  /** Training runs, served under `/training` when given. */
+  readonly training?: TrainingRuns;
 }
 
 /** The leaderboard app over `store`; it holds no state of its own beyond the store. */
@@ -125,6 +128,8 @@ export function createApp(store: ReportStore, options: AppOptions = {}): Hono {
     const comparison = await compareFromQuery(store, c);
     return c.json(comparisonJson(comparison), comparison.comparable ? 200 : 409);
   });
+
+  if (options.training) addTrainingRoutes(app, options.training);
 
   app.notFound((c) => errorResponse(c, 404, `Cannot find page "${c.req.path}"`));
   app.onError((error, c) => {
@@ -208,11 +213,13 @@ function boardJson(board: Board) {
     benchmark: board.benchmark,
     groups: board.groups.map((g) => ({
       key: g.key,
+      title: g.title,
+      shared: g.shared,
       headline: g.headline,
       keyFields: g.keyFields,
       metrics: g.metrics,
       runs: g.runs.map((r, i) => ({
-        rank: i + 1,
+        rank: g.ranks[i] ?? null,
         ref: formatRunRef(r.ref),
         id: r.summary.id,
         model: r.summary.config.model,
@@ -221,6 +228,7 @@ function boardJson(board: Board) {
         startedAt: r.summary.provenance.startedAt,
         taskCount: r.summary.config.taskCount,
         headline: r.summary.metrics[g.headline] ?? null,
+        headlineInterval: r.summary.headlineInterval ?? null,
         metrics: r.summary.metrics,
         metricsByLanguage: r.summary.metricsByLanguage,
       })),
@@ -252,7 +260,9 @@ function classify(error: Error): Classified {
   if (error instanceof InvalidRunRefError) return { status: 400, message: error.message };
   if (error instanceof RunNotFoundError) return { status: 404, message: error.message };
   if (error instanceof MalformedReportError) {
-    return { status: 500, message: error.message, problems: error.problems };
+    // The request is fine; the run it names cannot be read. 4xx, so that one bad run reads as
+    // a problem with that run, not as the server failing.
+    return { status: 422, message: error.message, problems: error.problems };
   }
   console.error(error);
   return { status: 500, message: "The server failed to build this page: see its log" };
@@ -262,6 +272,7 @@ const TITLES: Readonly<Record<number, string>> = {
   400: "Bad request",
   404: "Not found",
   409: "Not comparable",
+  422: "Unreadable report",
   500: "Server error",
 };
 

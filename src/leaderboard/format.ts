@@ -4,9 +4,30 @@
  * @module
  */
 
+/** What a metric is, for display: a share shown as a percentage, a 0-1 score, or a count. */
+export type MetricKind = "rate" | "score" | "count";
+
+/**
+ * Metrics that are shares of tasks or samples (or means of per-task shares), by name pattern:
+ * pass@k, `*_rate`, exact match, APPS strict accuracy and test-case average (per difficulty too).
+ */
+const RATE_PATTERNS: readonly RegExp[] = [
+  /^pass@\d+$/,
+  /_rate$/,
+  /^exact_match$/,
+  /^strict_accuracy(_best_of_n)?(\/.+)?$/,
+  /^test_case_average(_best_of_n)?(\/.+)?$/,
+];
+
+/** The kind of a metric (see {@linkcode MetricKind}). */
+export function metricKind(metric: string): MetricKind {
+  if (isCount(metric)) return "count";
+  return RATE_PATTERNS.some((p) => p.test(metric)) ? "rate" : "score";
+}
+
 /** Whether a metric is a rate shown as a percentage. */
 export function isRate(metric: string): boolean {
-  return /^pass@\d+$/.test(metric) || metric.endsWith("_rate");
+  return metricKind(metric) === "rate";
 }
 
 /** Whether a "metric" is a count (`tasks`, `samples`, `compile_errors/<cause>`), not a score. */

@@ -7,6 +7,7 @@
 
 import type { OnnxOptions } from "./onnx.ts";
 import type { OpenAiOptions } from "./openai.ts";
+import { didYouMean } from "../util/did_you_mean.ts";
 
 type Kind = "string" | "integer";
 
@@ -53,7 +54,7 @@ function convert(
     if (entry === undefined) {
       throw new RangeError(
         `Cannot use --backend ${key}=${value} with the ${backend} backend as it knows only: ` +
-          Object.keys(keys).join(", "),
+          Object.keys(keys).join(", ") + didYouMean(key, Object.keys(keys)),
       );
     }
     const [name, kind] = entry;

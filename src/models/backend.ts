@@ -74,6 +74,11 @@ export interface ModelBackend {
    * generation to `generations.jsonl` before asking for more, so no generation is paid twice.
    */
   generate(request: GenerationRequest): Promise<readonly Generation[]>;
+  /**
+   * Requests the backend serves at once (an HTTP server's requests in flight): the generation
+   * stage keeps this many tasks in flight. @default 4
+   */
+  readonly concurrency?: number;
   /** Whether `raw` is already code (reference, samples) rather than text to sanitize. */
   readonly yieldsCode: boolean;
   /**

@@ -1,8 +1,9 @@
 /**
  * The `openai:` backend: any OpenAI-compatible server (vLLM, Ollama, llama.cpp, TGI, OpenAI),
- * on `/v1/completions` or `/v1/chat/completions`, with bounded concurrency, retries with
- * exponential backoff on 429, 5xx, timeouts and network errors (Retry-After honoured), and clear
- * errors on other 4xx answers.
+ * on `/v1/completions` or `/v1/chat/completions`, with one concurrency setting (requests in
+ * flight, which the generation stage fills with as many tasks), retries with exponential backoff
+ * on 429, 5xx, timeouts and network errors (Retry-After honoured, one log line per retry), a
+ * refused connection reported after one retry, and clear errors on other 4xx answers.
  *
  * @module
  */
@@ -27,7 +28,10 @@ export interface OpenAiOptions {
   readonly baseUrl?: string;
   /** @default `$OPENAI_API_KEY` (no Authorization header when neither is set) */
   readonly apiKey?: string;
-  /** Most requests in flight at once. @default 8 */
+  /**
+   * Most requests in flight at once; the generation stage keeps as many tasks in flight, so this
+   * is the whole run's concurrency (vLLM and TGI serve 64-256 well). @default 8
+   */
   readonly concurrency?: number;
   /** Time allowed for one request, answer body included, in ms. @default 300000 */
   readonly timeoutMs?: number;
@@ -39,7 +43,7 @@ export interface OpenAiOptions {
   readonly maxBackoffMs?: number;
   /** System message sent before the prompt on the chat endpoint. */
   readonly systemPrompt?: string;
-  /** Retry notices and the like. */
+  /** Where each retry is said (status, attempt, wait): one line per retry. */
   readonly log?: (message: string) => void;
 }
 
@@ -57,13 +61,14 @@ export class OpenAiError extends Error {
 /** What to do about a 4xx answer, by status. */
 const HINTS: Readonly<Record<number, string>> = {
   400: "check the settings this server accepts (n, seed, stop, top_k), the prompt length " +
-    "against the model's context, and --api (chat or completions)",
-  401: "set OPENAI_API_KEY (or --api-key) to a key this server accepts",
+    "against the model's context, and --backend api=chat or api=completions",
+  401: "set OPENAI_API_KEY (or --backend api-key=KEY) to a key this server accepts",
   403: "the key has no access to this model: check the key and the model name",
-  404: "check the model name (GET <base URL>/models lists them), the base URL (it usually " +
-    "ends in /v1) and --api (chat or completions)",
+  404: "check the model name (GET <base URL>/models lists them), the base URL (--backend " +
+    "base-url=URL; it usually ends in /v1) and --backend api=chat or api=completions",
   413: "the request is too large: use a shorter prompt template or fewer shots",
-  422: "check the settings this server accepts (n, seed, stop, top_k) and --api",
+  422: "check the settings this server accepts (n, seed, stop, top_k) and --backend api=chat " +
+    "or api=completions",
 };
 
 interface Choice {
@@ -81,6 +86,7 @@ interface CompletionResponse {
 export class OpenAiBackend implements ModelBackend {
   readonly identity: ModelIdentity;
   readonly yieldsCode = false;
+  readonly concurrency: number;
   readonly style: "completion" | "chat";
   readonly #model: string;
   readonly #url: string;
@@ -93,7 +99,8 @@ export class OpenAiBackend implements ModelBackend {
     const api = options.api ?? "completions";
     if (api !== "completions" && api !== "chat") {
       throw new RangeError(
-        `Cannot use the OpenAI API "${api}" as it must be "chat" or "completions": pass --api chat or --api completions`,
+        `Cannot use the OpenAI API "${api}" as it must be "chat" or "completions": pass ` +
+          `--backend api=chat or --backend api=completions`,
       );
     }
     const baseUrl = (options.baseUrl ?? Deno.env.get("OPENAI_BASE_URL") ??
@@ -103,7 +110,8 @@ export class OpenAiBackend implements ModelBackend {
     this.#url = `${baseUrl}/${api === "chat" ? "chat/completions" : "completions"}`;
     this.#options = { ...options, api };
     this.#apiKey = options.apiKey ?? Deno.env.get("OPENAI_API_KEY");
-    this.#slots = new Semaphore(positive("concurrency", options.concurrency ?? 8));
+    this.concurrency = positive("concurrency", options.concurrency ?? 8);
+    this.#slots = new Semaphore(this.concurrency);
     this.identity = {
       backend: "openai",
       id: model,
@@ -193,14 +201,19 @@ export class OpenAiBackend implements ModelBackend {
     };
   }
 
-  /** POSTs `body`, retrying on 429, 5xx, timeouts and network errors. */
+  /**
+   * POSTs `body`, retrying on 429, 5xx, timeouts and network errors, each retry said on `log`. A
+   * refused connection is retried once only: nothing listens there, and waiting will not help.
+   */
   async #post(body: Record<string, unknown>): Promise<CompletionResponse> {
     const maxRetries = this.#options.maxRetries ?? 6;
     let lastFailure = "";
+    let refused = 0;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       const outcome = await this.#slots.run(() => this.#attempt(body));
       if ("answer" in outcome) return outcome.answer;
       lastFailure = outcome.failure;
+      if (outcome.refused && ++refused > 1) throw this.#refusedError(outcome.failure, attempt + 1);
       if (attempt === maxRetries) break;
       const delay = this.#delay(attempt, outcome.retryAfterMs);
       this.#options.log?.(
@@ -210,14 +223,23 @@ export class OpenAiBackend implements ModelBackend {
     }
     throw this.#error(
       `failed ${maxRetries + 1} times, last: ${lastFailure}: check that the server is up and ` +
-        `not overloaded, or raise --timeout and --retries`,
+        `not overloaded, or raise --backend timeout=MS and --backend retries=N`,
+    );
+  }
+
+  #refusedError(failure: string, attempts: number): OpenAiError {
+    return this.#error(
+      `refused the connection ${attempts} times (${failure}): nothing listens at that address; ` +
+        `start the server, or point --backend base-url=URL (or $OPENAI_BASE_URL) at it`,
     );
   }
 
   /** One HTTP attempt: the answer, or why it failed and whether the server asked for a wait. */
   async #attempt(
     body: Record<string, unknown>,
-  ): Promise<{ answer: CompletionResponse } | { failure: string; retryAfterMs?: number }> {
+  ): Promise<
+    { answer: CompletionResponse } | { failure: string; retryAfterMs?: number; refused?: boolean }
+  > {
     const timeoutMs = this.#options.timeoutMs ?? 300_000;
     this.#usage.requests++;
     // A timer cleared on every path (AbortSignal.timeout would outlive the request).
@@ -256,7 +278,8 @@ export class OpenAiBackend implements ModelBackend {
       if (error instanceof OpenAiError) throw error;
       const name = (error as Error).name;
       if (name === "TimeoutError") return { failure: `no answer within ${timeoutMs} ms` };
-      return { failure: `network error: ${(error as Error).message}` };
+      const message = fetchErrorText(error as Error);
+      return { failure: `network error: ${message}`, refused: isRefused(message) };
     } finally {
       clearTimeout(timer);
     }
@@ -299,6 +322,20 @@ function serverMessage(text: string): string {
     // Not JSON: keep the text.
   }
   return JSON.stringify(message.length > 500 ? `${message.slice(0, 500)}...` : message);
+}
+
+/** A fetch error's message with its causes: Deno says only "fetch failed", the cause says why. */
+function fetchErrorText(error: Error): string {
+  const parts = [error.message];
+  for (let cause = error.cause; cause instanceof Error; cause = cause.cause) {
+    parts.push(cause.message);
+  }
+  return parts.join(": ");
+}
+
+/** Whether a fetch error says the connection was refused (nothing listens at the address). */
+function isRefused(message: string): boolean {
+  return /connection refused|ECONNREFUSED|os error 111\b/i.test(message);
 }
 
 /** Retry-After in ms, from delay-seconds or an HTTP date. */

@@ -10,28 +10,47 @@ import { createSamplesBackend } from "./samples.ts";
 import { OpenAiBackend } from "./openai.ts";
 import { onnxOptionsFrom, openAiOptionsFrom } from "./_backend_options.ts";
 import type { ModelBackend } from "./backend.ts";
+import { didYouMean } from "../util/did_you_mean.ts";
 
-/** Backend options from the command line (`--api`, `--base-url`, `--dtype`, ...). */
+/** Backend options from the command line (`--backend api=chat`, `base-url=URL`, ...). */
 export type BackendOptions = Readonly<Record<string, string>>;
 
-type BackendFactory = (argument: string, options: BackendOptions) => Promise<ModelBackend>;
+/** What a backend may use besides its options. */
+export interface BackendContext {
+  /** Where retries and other notices go (the command line prints them on stderr). */
+  readonly log?: (message: string) => void;
+}
+
+type BackendFactory = (
+  argument: string,
+  options: BackendOptions,
+  context: BackendContext,
+) => Promise<ModelBackend>;
 
 /** Every backend, by spec prefix, with a one-line usage. */
 export const MODEL_BACKENDS: Record<string, { usage: string; create: BackendFactory }> = {
   reference: {
     usage: "reference (the benchmark's gold code: the harness's self-check)",
-    create: () => Promise.resolve(createReferenceBackend()),
+    create: (_, options) => {
+      refuseOptions("reference", options);
+      return Promise.resolve(createReferenceBackend());
+    },
   },
   samples: {
     usage: "samples:PATH (a JSONL of {task_id, completion | solution} lines)",
-    create: (path) => createSamplesBackend(path),
+    create: (path, options) => {
+      refuseOptions("samples", options);
+      return createSamplesBackend(path);
+    },
   },
   openai: {
     usage: "openai:MODEL (an OpenAI-compatible server; --backend api=chat|completions, " +
       "base-url=URL (else $OPENAI_BASE_URL), api-key=KEY (else $OPENAI_API_KEY), concurrency=N, " +
       "timeout=MS, retries=N, backoff=MS, max-backoff=MS, system-prompt=TEXT)",
-    create: (model, options) =>
-      Promise.resolve(new OpenAiBackend(model, openAiOptionsFrom(options))),
+    create: (model, options, { log }) =>
+      Promise.resolve(
+        new OpenAiBackend(model, { ...openAiOptionsFrom(options), ...(log ? { log } : {}) }),
+      ),
   },
   onnx: {
     usage: "onnx:FOLDER|OWNER/NAME (a local ONNX decoder + tokenizer.json, or a Hugging Face id " +
@@ -47,6 +66,7 @@ export const MODEL_BACKENDS: Record<string, { usage: string; create: BackendFact
 export function createModelBackend(
   spec: string,
   options: BackendOptions = {},
+  context: BackendContext = {},
 ): Promise<ModelBackend> {
   const colon = spec.indexOf(":");
   const prefix = colon === -1 ? spec : spec.slice(0, colon);
@@ -55,11 +75,23 @@ export function createModelBackend(
   if (entry === undefined) {
     const known = Object.values(MODEL_BACKENDS).map((b) => b.usage).join("; ");
     throw new RangeError(
-      `Cannot use model "${spec}" as "${prefix}" is not a known backend: use one of ${known}`,
+      `Cannot use model "${spec}" as "${prefix}" is not a known backend` +
+        `${didYouMean(prefix, Object.keys(MODEL_BACKENDS))}: use one of ${known}`,
     );
   }
   if (prefix !== "reference" && argument === "") {
     throw new RangeError(`Cannot use model "${spec}" as it needs an argument: ${entry.usage}`);
   }
-  return entry.create(argument, options);
+  return entry.create(argument, options, context);
+}
+
+/** Backends without options refuse any, rather than ignore a setting the user meant. */
+function refuseOptions(backend: string, options: BackendOptions): void {
+  const given = Object.entries(options);
+  if (given.length === 0) return;
+  const shown = given.map(([k, v]) => `--backend ${k}=${v}`).join(", ");
+  throw new RangeError(
+    `Cannot use ${shown} with the ${backend} backend as it takes no options: remove ` +
+      `${given.length === 1 ? "it" : "them"} (openai: and onnx: models take --backend options)`,
+  );
 }

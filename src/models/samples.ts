@@ -7,8 +7,8 @@
  * @module
  */
 
-import { parseJsonl } from "../util/jsonl.ts";
-import { sha256 } from "../util/hash.ts";
+import { iterateJsonl } from "../util/jsonl.ts";
+import { sha256File } from "../util/hash.ts";
 import type { Generation, GenerationRequest, ModelBackend } from "./backend.ts";
 import type { Task } from "../types.ts";
 
@@ -26,11 +26,13 @@ export interface SamplesBackend extends ModelBackend {
   has(taskId: string): boolean;
 }
 
-/** Reads `path` and creates the backend; errors name the file and line. */
+/** Reads `path` as a stream and creates the backend; errors name the file and line. */
 export async function createSamplesBackend(path: string): Promise<SamplesBackend> {
-  let text: string;
+  let byTask: Map<string, SampleLine[]>;
+  let digest: string;
   try {
-    text = await Deno.readTextFile(path);
+    byTask = await indexSamples(path);
+    digest = await sha256File(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new Deno.errors.NotFound(
@@ -39,10 +41,9 @@ export async function createSamplesBackend(path: string): Promise<SamplesBackend
     }
     throw error;
   }
-  const byTask = indexSamples(text, path);
   const maxSamplesPerTask = Math.max(0, ...[...byTask.values()].map((lines) => lines.length));
   return {
-    identity: { backend: "samples", id: path, settings: { sha256: sha256(text) } },
+    identity: { backend: "samples", id: path, settings: { sha256: digest } },
     yieldsCode: false,
     maxSamplesPerTask,
     has: (taskId) => lookup(byTask, taskId) !== undefined,
@@ -70,19 +71,33 @@ export async function createSamplesBackend(path: string): Promise<SamplesBackend
   };
 }
 
-function indexSamples(text: string, path: string): Map<string, SampleLine[]> {
+async function indexSamples(path: string): Promise<Map<string, SampleLine[]>> {
+  if (!(await Deno.stat(path)).isFile) {
+    throw new TypeError(
+      `Cannot read samples as "${path}" is not a regular file: pass --model samples:PATH with a JSONL file`,
+    );
+  }
   const byTask = new Map<string, SampleLine[]>();
-  const lines = text.split("\n");
-  const records = parseJsonl<Record<string, unknown>>(text, path);
-  let recordIndex = 0;
-  for (const [lineIndex, line] of lines.entries()) {
-    if (line.trim() === "") continue;
-    const record = records[recordIndex++]!;
-    const sample = toSampleLine(record, `"${path}" line ${lineIndex + 1}`);
+  for await (const { line, value } of iterateJsonl(path)) {
+    const where = `"${path}" line ${line}`;
+    const record = asRecord(value, where);
+    const sample = toSampleLine(record, where);
     const key = normaliseTaskId(String(record.task_id));
-    byTask.set(key, [...(byTask.get(key) ?? []), sample]);
+    const list = byTask.get(key);
+    if (list) list.push(sample);
+    else byTask.set(key, [sample]);
   }
   return byTask;
+}
+
+function asRecord(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    return value as Record<string, unknown>;
+  }
+  throw new TypeError(
+    `Cannot read sample at ${where} as it must be a JSON object with "task_id" and "completion" ` +
+      `or "solution": current value is ${JSON.stringify(value).slice(0, 80)}`,
+  );
 }
 
 function toSampleLine(record: Record<string, unknown>, where: string): SampleLine {
@@ -93,11 +108,20 @@ function toSampleLine(record: Record<string, unknown>, where: string): SampleLin
       }`,
     );
   }
-  if (typeof record.solution === "string") return { raw: record.solution, isProgram: true };
-  if (typeof record.completion === "string") return { raw: record.completion, isProgram: false };
+  for (const field of ["solution", "completion"] as const) {
+    const value = record[field];
+    if (value === undefined) continue;
+    if (typeof value !== "string") {
+      throw new TypeError(
+        `Cannot read sample at ${where} as field "${field}" must be a string (the code as text): ` +
+          `current value is ${JSON.stringify(value).slice(0, 80)}`,
+      );
+    }
+    return { raw: value, isProgram: field === "solution" };
+  }
   throw new TypeError(
     `Cannot read sample at ${where} as it must have a string "completion" or "solution": current keys are ${
-      Object.keys(record).join(", ")
+      Object.keys(record).join(", ") || "none"
     }`,
   );
 }

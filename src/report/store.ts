@@ -1,15 +1,21 @@
 /**
  * Reads run reports from a folder laid out as `<root>/<folder>/<run>/report.json`, with
  * `generations.jsonl` and `executions.jsonl` beside each report. Listing is tolerant: a malformed
- * report becomes one clear problem in the listing and never hides the other runs.
+ * report becomes one clear problem in the listing and never hides the other runs. Nothing a run
+ * folder holds can stall a reader: only regular files are opened (a FIFO would block forever),
+ * JSONL is read as a stream in linear time with lines over a limit skipped, and a report nested
+ * deeper than {@linkcode MAX_REPORT_DEPTH} is refused (deep values overflow the stack of every
+ * JSON writer).
  *
  * @module
  */
 
 import { join, resolve, sep } from "node:path";
+import { readLines } from "../util/jsonl.ts";
 import { EXECUTION_STATUSES, type SampleResult } from "../types.ts";
 import type { GenerationRecord } from "../models/backend.ts";
 import { type Report, REPORT_SCHEMA_VERSION } from "./schema.ts";
+import { type Interval, metricInterval } from "./compare.ts";
 
 /** Where one run lives: `<root>/<folder>/<run>/`. `folder` is usually the benchmark name. */
 export interface RunRef {
@@ -18,7 +24,11 @@ export interface RunRef {
 }
 
 /** A report without its per-task outcomes: what a leaderboard row needs. */
-export type ReportSummary = Omit<Report, "tasks"> & { readonly taskOutcomes: number };
+export type ReportSummary = Omit<Report, "tasks"> & {
+  readonly taskOutcomes: number;
+  /** 95% interval of the headline metric over the run's tasks, where it has per-task values. */
+  readonly headlineInterval?: Interval;
+};
 
 /** One listed run. */
 export interface RunEntry {
@@ -92,7 +102,12 @@ export interface FolderStoreOptions {
   readonly maxReportBytes?: number;
   /** Samples per task read from the JSONL records at most. @default 1000 */
   readonly maxSamplesPerTask?: number;
+  /** JSONL lines longer than this are skipped (and listed as a problem). @default 16 MiB */
+  readonly maxLineBytes?: number;
 }
+
+/** Deepest nesting of objects and arrays a report may have. */
+export const MAX_REPORT_DEPTH = 32;
 
 /** Metrics tried in order when a report names no headline metric. */
 export const HEADLINE_FALLBACKS = ["pass@1", "compile_rate", "codebleu"] as const;
@@ -157,6 +172,7 @@ class FolderStore implements ReportStore {
   readonly #root: string;
   readonly #maxBytes: number;
   readonly #maxSamples: number;
+  readonly #maxLineBytes: number;
   readonly #summaries = new Map<string, CacheEntry<ReportSummary>>();
   readonly #loaded = new Map<string, CacheEntry<Report>>();
 
@@ -164,6 +180,7 @@ class FolderStore implements ReportStore {
     this.#root = root;
     this.#maxBytes = options.maxReportBytes ?? 256 * 1024 * 1024;
     this.#maxSamples = options.maxSamplesPerTask ?? 1000;
+    this.#maxLineBytes = options.maxLineBytes ?? 16 * 1024 * 1024;
   }
 
   async list(): Promise<Listing> {
@@ -194,13 +211,14 @@ class FolderStore implements ReportStore {
     await this.#refuseLinks(checkRunRef(ref));
     const dir = join(this.#root, ref.folder, ref.run);
     const problems: string[] = [];
+    const limits = { taskId, max: this.#maxSamples, maxLineBytes: this.#maxLineBytes, problems };
     const generations = await readTaskLines<GenerationRecord>(
       join(dir, "generations.jsonl"),
-      { taskId, max: this.#maxSamples, problems, check: isGenerationRecord },
+      { ...limits, check: isGenerationRecord },
     );
     const executions = await readTaskLines<SampleResult>(
       join(dir, "executions.jsonl"),
-      { taskId, max: this.#maxSamples, problems, check: isSampleResult },
+      { ...limits, check: isSampleResult },
     );
     const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
     return {
@@ -265,7 +283,13 @@ class FolderStore implements ReportStore {
       return undefined;
     }
     if (info.isSymlink) throw linkError(ref);
-    if (!info.isFile) return undefined;
+    if (info.isDirectory) return undefined;
+    if (!info.isFile) {
+      return new MalformedReportError(
+        `Cannot read report "${formatRunRef(ref)}/report.json" as it is not a regular file ` +
+          `(a FIFO, a socket or a device): replace it with the run's report`,
+      );
+    }
     const mtime = info.mtime?.getTime() ?? 0;
     const hit = cache.get(path);
     if (hit && hit.mtime === mtime && hit.size === info.size) {
@@ -320,7 +344,12 @@ function linkError(ref: RunRef): InvalidRunRefError {
 
 function summarize(report: Report): ReportSummary {
   const { tasks, ...rest } = report;
-  return { ...rest, taskOutcomes: tasks.length };
+  const interval = metricInterval(report, headlineMetric(report));
+  return {
+    ...rest,
+    taskOutcomes: tasks.length,
+    ...(interval ? { headlineInterval: interval } : {}),
+  };
 }
 
 function describe(error: MalformedReportError): string {
@@ -344,28 +373,44 @@ async function subfolders(dir: string): Promise<string[]> {
 interface ReadLinesOptions<T> {
   readonly taskId: string;
   readonly max: number;
+  readonly maxLineBytes: number;
   readonly problems: string[];
   readonly check: (value: unknown) => value is T;
 }
 
-/** Records of one task from a JSONL file, read line by line; bad lines become problems. */
+/**
+ * Records of one task from a JSONL file, read as a stream in linear time; bad lines, lines over
+ * the limit and files that are not regular become problems.
+ */
 async function readTaskLines<T>(path: string, options: ReadLinesOptions<T>): Promise<T[]> {
-  const { taskId, max, problems, check } = options;
+  const { taskId, max, maxLineBytes, problems, check } = options;
   const name = path.slice(path.lastIndexOf(sep) + 1);
   const needle = JSON.stringify(taskId);
   const found: T[] = [];
-  let lineNumber = 0;
   try {
-    if ((await Deno.lstat(path)).isSymlink) {
+    const info = await Deno.lstat(path);
+    if (info.isSymlink) {
       problems.push(`The run's ${name} is a symbolic link, which the store does not follow`);
       return found;
     }
-    for await (const line of readLines(path)) {
-      lineNumber++;
-      if (!line.includes(needle)) continue; // cheap filter before parsing
-      const value = parseLine(line);
+    if (!info.isFile) {
+      problems.push(`The run's ${name} is not a regular file (a FIFO, a socket or a device)`);
+      return found;
+    }
+    for await (const line of readLines(path, { maxLineBytes })) {
+      if (line.text === undefined) {
+        if (line.head.includes(needle) || line.tail.includes(needle)) {
+          problems.push(
+            `Cannot show ${name} line ${line.number}: it is ${line.bytes} bytes, more than the ` +
+              `${maxLineBytes} the leaderboard reads`,
+          );
+        }
+        continue;
+      }
+      if (!line.text.includes(needle)) continue; // cheap filter before parsing
+      const value = parseLine(line.text);
       if (!check(value)) {
-        problems.push(`Cannot read ${name} line ${lineNumber}: it is not a valid record`);
+        problems.push(`Cannot read ${name} line ${line.number}: it is not a valid record`);
       } else if ((value as { taskId: string }).taskId === taskId && found.length < max) {
         found.push(value);
       }
@@ -383,17 +428,6 @@ function parseLine(line: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-async function* readLines(path: string): AsyncGenerator<string> {
-  const file = await Deno.open(path);
-  let rest = "";
-  for await (const chunk of file.readable.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop()!;
-    yield* lines;
-  }
-  if (rest !== "") yield rest;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -416,6 +450,13 @@ export function parseReport(text: string, source: string): Report {
 export function validateReport(value: unknown, source: string): Report {
   if (!isObject(value)) {
     throw new MalformedReportError(`Cannot read report "${source}" as it is not a JSON object`);
+  }
+  const deep = deepestPath(value, MAX_REPORT_DEPTH);
+  if (deep !== undefined) {
+    throw new MalformedReportError(
+      `Cannot read report "${source}" as it is nested more than ${MAX_REPORT_DEPTH} levels ` +
+        `deep at ${deep}: a report's values are flat records`,
+    );
   }
   if (value.schema !== REPORT_SCHEMA_VERSION) {
     throw new MalformedReportError(
@@ -440,6 +481,7 @@ type Shape =
   | "string"
   | "number"
   | "boolean"
+  | "scalar"
   | "number|null"
   | "date"
   | "status"
@@ -490,7 +532,7 @@ const REPORT_SHAPE: Shape = {
     taskCount: "number",
     promptTemplate: "string",
     shots: "number",
-    model: { backend: "string", id: "string", settings: { recordOf: "any" } },
+    model: { backend: "string", id: "string", settings: { recordOf: "scalar" } },
     sampling: {
       n: "number",
       temperature: "number",
@@ -555,6 +597,8 @@ function checkLeaf(value: unknown, shape: string): boolean {
       return typeof value === "string";
     case "boolean":
       return typeof value === "boolean";
+    case "scalar":
+      return typeof value === "string" || typeof value === "boolean" || Number.isFinite(value);
     default:
       return false;
   }
@@ -568,6 +612,8 @@ function leafError(value: unknown, shape: string): string {
     ? `one of ${EXECUTION_STATUSES.join(", ")}`
     : shape === "number|null"
     ? "a number or null"
+    : shape === "scalar"
+    ? "a string, number or boolean"
     : `a ${shape}`;
   return `expected ${wanted}: ${got}`;
 }
@@ -575,6 +621,25 @@ function leafError(value: unknown, shape: string): string {
 function short(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
+}
+
+/**
+ * The JSON path of the first value nested deeper than `limit` levels, or `undefined`. Iterative,
+ * so that the check itself cannot overflow the stack.
+ */
+export function deepestPath(value: unknown, limit: number): string | undefined {
+  const stack: [unknown, number, string][] = [[value, 0, "report"]];
+  while (stack.length > 0) {
+    const [item, depth, path] = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth >= limit) return path;
+    for (const [key, child] of Object.entries(item)) {
+      if (typeof child === "object" && child !== null) {
+        stack.push([child, depth + 1, Array.isArray(item) ? `${path}[${key}]` : `${path}.${key}`]);
+      }
+    }
+  }
+  return undefined;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

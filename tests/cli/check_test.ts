@@ -264,15 +264,22 @@ Deno.test("parseCheckArgs()", async (t) => {
   });
   await t.step("refuses a missing report and a bad tolerance", () => {
     assert.throws(() => parseCheckArgs(["--baseline", "a"]), {
-      name: "TypeError",
-      message: "Cannot run the check without both reports: pass --baseline and --current",
+      name: "UsageError",
+      message: "missing --current: the check needs both reports",
     });
     assert.throws(
       () => parseCheckArgs(["--baseline", "a", "--current", "b", "--tolerance", "lots"]),
       {
-        name: "RangeError",
-        message:
-          `Cannot use --tolerance "lots": it must be a number from 0 to 1, or a percentage like 2%`,
+        name: "UsageError",
+        message: `option --tolerance must be a number: current value is "lots"`,
+      },
+    );
+    assert.throws(
+      () => parseCheckArgs(["--baseline", "a", "--current", "b", "--alpha", "150%"]),
+      {
+        name: "UsageError",
+        message: `option --alpha must be a number from 0 to 1, or a percentage like 2%: ` +
+          `current value is "150%"`,
       },
     );
   });

@@ -44,34 +44,39 @@ Deno.test("GET /", async (t) => {
   });
 
   await t.step("ranks comparable runs by the headline metric, with every metric column", () => {
-    const ranked = rows(page).filter((r) => r.includes("mbpp") || /^\d+ 2026-11-0[12]/.test(r));
+    const ranked = rows(page);
     const reference = ranked.findIndex((r) => r.includes("2026-11-01T09-00-00Z-reference"));
     const tiny = ranked.findIndex((r) => r.includes("2026-11-02T14-30-00Z-tiny-gpt2 "));
     assert.ok(reference >= 0 && tiny > reference, "reference ranks above the tiny model");
     assert.match(
-      rows(page).find((r) => r.includes("-reference "))!,
-      /^1 .* 95\.0% 100\.0% 100\.0% 1\.0000 1\.0000 20$/,
+      ranked[reference]!,
+      /^1 reference:gold .* 95\.0% 76\.4% – 99\.1% 100\.0% 100\.0% 1\.0000 1\.0000 20$/,
     );
-    for (
-      const column of ["★ pass@1", "compile_rate", "syntax_rate", "bleu", "codebleu", "pass@5"]
-    ) {
+    for (const column of ["★ pass@1", "95% interval", "compile_rate", "syntax_rate", "pass@5"]) {
       assert.ok(page.includes(`>${column}</th>`), column);
     }
   });
 
-  await t.step("keeps runs with different keys in different groups", () => {
-    assert.equal(page.match(/Comparability key/g)?.length, 4);
+  await t.step("keeps runs with different keys in different groups, titled in words", () => {
+    const titles = [...page.matchAll(/<h3 class="group">([^<]*)<\/h3>/g)].map((m) => m[1]);
+    assert.deepEqual(titles, [
+      "split test · 12 tasks · n=1",
+      "split test · 20 tasks · n=1 · pass@1",
+      "split test · 20 tasks · n=5 · pass@1, pass@5",
+      "split test · 30 tasks · n=1",
+    ]);
   });
 
   await t.step("shows per-language columns and the fallback headline of XLCoST", () => {
-    for (const column of ["cpp compile_rate", "java compile_rate", "python compile_rate"]) {
-      assert.ok(page.includes(`>${column}</th>`), column);
+    for (const language of ["cpp", "java", "python"]) {
+      assert.ok(page.includes(`>${language}<div class="small">compile_rate</div></th>`), language);
     }
     assert.match(page, /ranked by <strong>compile_rate<\/strong>/);
   });
 
-  await t.step("draws the headline over time as SVG", () => {
-    assert.match(page, /<svg class="chart"[^>]*>\s*<title>pass@1 per run over time<\/title>/);
+  await t.step("draws ranked bars with intervals, and no time line across models", () => {
+    assert.match(page, /<svg class="chart"[^>]*>\s*<title>pass@1 with 95% intervals<\/title>/);
+    assert.doesNotMatch(page, /over time|<polyline/);
   });
 
   await t.step("lists the malformed report with its problems", () => {
@@ -236,8 +241,8 @@ Deno.test("errors", async (t) => {
   await t.step("an unknown run is 404", async () => {
     assert.match(await get("/runs/mbpp/nope", 404), /Cannot find run &quot;mbpp\/nope&quot;/);
   });
-  await t.step("a malformed report is a 500 page listing its problems", async () => {
-    const page = await get(run(RUNS.broken), 500);
+  await t.step("a malformed report is a 422 page listing its problems", async () => {
+    const page = await get(run(RUNS.broken), 422);
     assert.match(page, /does not match the report schema/);
     assert.match(page, /tasks\[0\]\.statuses\[0\]/);
   });
@@ -295,7 +300,7 @@ Deno.test("GET /api/...", async (t) => {
     assert.deepEqual(refused.differences.map((d: { field: string }) => d.field), ["n", "k"]);
   });
   await t.step("errors are JSON", async () => {
-    const body = await getJson(`/api${run(RUNS.broken)}`, 500);
+    const body = await getJson(`/api${run(RUNS.broken)}`, 422);
     assert.match(body.error.message, /does not match the report schema/);
     assert.equal(body.error.problems.length, 3);
   });
@@ -353,11 +358,11 @@ Deno.test("createApp() on hostile reports", async (t) => {
       assert.ok(page.length < 400_000, `page is ${page.length} characters`);
     });
 
-    await t.step("refuses a report of another schema version with a clear 500", async () => {
+    await t.step("refuses a report of another schema version with a clear 422", async () => {
       const ref = { folder: "mbpp", run: "future" };
       await writeReport(dir, ref, { ...(await readFixture(RUNS.tiny)), schema: 2 as 1 });
       const response = await hostile.request(run(ref));
-      assert.equal(response.status, 500);
+      assert.equal(response.status, 422);
       assert.match(
         await response.text(),
         /its schema version is unknown: current value is 2, this reader knows version 1/,

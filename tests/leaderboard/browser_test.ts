@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createApp } from "../../src/leaderboard/app.ts";
 import { createFolderStore } from "../../src/report/store.ts";
-import { FIXTURES } from "./report_fixtures.ts";
+import { copyFixtures, writeModelZoo } from "./report_fixtures.ts";
 
 const CHROMIUM = Deno.env.get("PPOCODER_CHROMIUM") ?? "/usr/bin/chromium";
 const SCREENSHOTS = Deno.env.get("PPOCODER_SCREENSHOTS") ??
@@ -29,6 +29,7 @@ if (!hasChromium) {
 /** The few playwright-core calls used here (loaded at run time, so the file type-checks alone). */
 interface Locator {
   textContent(): Promise<string | null>;
+  allTextContents(): Promise<string[]>;
   count(): Promise<number>;
   first(): Locator;
   click(): Promise<void>;
@@ -61,7 +62,9 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
-    const app = createApp(createFolderStore(FIXTURES));
+    const reports = await copyFixtures();
+    await writeModelZoo(reports);
+    const app = createApp(createFolderStore(reports));
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
     const base = `http://127.0.0.1:${server.addr.port}`;
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
@@ -78,14 +81,49 @@ Deno.test({
       await t.step("the leaderboard ranks the runs and lists the unreadable report", async () => {
         await page.goto(`${base}/`);
         assert.equal(await page.title(), "Leaderboard · ppocoder leaderboard");
-        assert.equal(await text("h2"), "apps");
+        assert.match((await text("h2"))!, /^apps\s+1 run in 1 group of comparable runs$/);
         assert.match((await text("tr", "2026-11-01T09-00-00Z-reference"))!, /^1\s/);
         assert.match((await text(".error"))!, /1 report could not be read/);
-        assert.equal(await page.locator("svg.chart").count(), 1);
         await shot("leaderboard");
       });
 
+      await t.step("groups are titled in words, the largest first, ties share a rank", async () => {
+        await page.goto(`${base}/benchmarks/mbpp`);
+        const titles = await page.locator("h3.group").allTextContents();
+        assert.deepEqual(titles.map((t) => t.trim()), [
+          "split test · 20 tasks · n=1 · pass@1 · limits 10 s wall",
+          "split test · 20 tasks · n=1 · pass@1 · limits 4 s wall",
+          "split test · 20 tasks · n=5 · pass@1, pass@5 · limits 10 s wall",
+        ]);
+        assert.match(
+          (await text("tr", "qwen-completions"))!,
+          /^3\s+openai:qwen2\.5-coder-7b \(completions\)/,
+        );
+        assert.match(
+          (await text("tr", "-deepseek"))!,
+          /^3\s+openai:deepseek-coder-6\.7b \(completions\)/,
+        );
+        assert.match((await text("tr", "qwen-chat "))!, /^2\s+openai:qwen2\.5-coder-7b \(chat\)/);
+        assert.match((await text("tr", "qwen-chat"))!, /70\.0%\s+48\.1% – 85\.5%/);
+        assert.equal(await page.locator("svg.chart title", { hasText: "over time" }).count(), 0);
+        assert.equal(
+          await text("svg.chart title", "with 95% intervals"),
+          "pass@1 with 95% intervals",
+        );
+        await shot("leaderboard-mbpp");
+      });
+
+      await t.step("a group with several languages compares models per language", async () => {
+        await page.goto(`${base}/benchmarks/xlcost`);
+        assert.equal(
+          await text("svg.chart > title", "by language"),
+          "compile_rate by language, top 4 runs",
+        );
+        await shot("leaderboard-xlcost");
+      });
+
       await t.step("a run page shows metrics with intervals and filters tasks", async () => {
+        await page.goto(`${base}/`);
         await page.getByRole("link", { name: "2026-11-02T14-30-00Z-tiny-gpt2", exact: true })
           .click();
         await page.waitForURL(/\/runs\/mbpp\/2026-11-02T14-30-00Z-tiny-gpt2$/);
@@ -128,6 +166,7 @@ Deno.test({
     } finally {
       await browser.close();
       await server.shutdown();
+      await Deno.remove(reports, { recursive: true });
     }
   },
 });

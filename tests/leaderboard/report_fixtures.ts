@@ -112,3 +112,93 @@ export function recompute(report: Report): Report {
     statusCounts: counts,
   };
 }
+
+/** A model as a report records it. */
+type Model = Report["config"]["model"];
+
+/** `report` as another model's run: new id, model, start date, and `failed` tasks that fail. */
+function asRun(report: Report, id: string, model: Model, day: number, failed: readonly string[]) {
+  const changed = withStatus(report, failed, "failed", id);
+  const startedAt = new Date(Date.UTC(2026, 10, day, 9)).toISOString();
+  return {
+    ...changed,
+    config: { ...changed.config, model },
+    provenance: { ...changed.provenance, startedAt, finishedAt: startedAt },
+  };
+}
+
+/** The first `count` task ids of a report. */
+function firstTasks(report: Report, count: number): string[] {
+  return report.tasks.slice(0, count).map((t) => t.taskId);
+}
+
+/**
+ * Writes a leaderboard worth reading into `root` beside the fixtures: several models in the MBPP
+ * reference group (a chat and a completions run of the same model, two models tied), the same
+ * chat model again under other limits (so a second group), and three more XLCoST models with
+ * per-language results.
+ */
+export async function writeModelZoo(root: string): Promise<void> {
+  const mbpp = await readFixture(RUNS.reference);
+  const qwen = (api: string): Model => ({
+    backend: "openai",
+    id: "qwen2.5-coder-7b",
+    settings: { api, baseUrl: "http://127.0.0.1:8000/v1" },
+  });
+  const deepseek: Model = {
+    backend: "openai",
+    id: "deepseek-coder-6.7b",
+    settings: { api: "completions", baseUrl: "http://127.0.0.1:8001/v1" },
+  };
+  const codellama: Model = { backend: "onnx", id: "codellama-7b", settings: { dtype: "fp16" } };
+  const runs = [
+    asRun(
+      mbpp,
+      "2026-11-07T09-00-00Z-qwen-completions",
+      qwen("completions"),
+      7,
+      firstTasks(mbpp, 7),
+    ),
+    asRun(mbpp, "2026-11-08T09-00-00Z-qwen-chat", qwen("chat"), 8, firstTasks(mbpp, 5)),
+    asRun(mbpp, "2026-11-09T09-00-00Z-deepseek", deepseek, 9, firstTasks(mbpp, 7)),
+    asRun(mbpp, "2026-11-10T09-00-00Z-codellama", codellama, 10, firstTasks(mbpp, 12)),
+  ];
+  const strict = asRun(
+    mbpp,
+    "2026-11-11T09-00-00Z-qwen-chat-4s",
+    qwen("chat"),
+    11,
+    firstTasks(mbpp, 8),
+  );
+  const limits = { ...(strict.keyFields.limits as Record<string, number>), wallMs: 4000 };
+  runs.push({
+    ...strict,
+    comparabilityKey: `${mbpp.comparabilityKey.slice(0, 56)}4s-limit`,
+    keyFields: { ...strict.keyFields, limits },
+  });
+  const xlcost = await readFixture(RUNS.xlcost);
+  const byLanguage = (language: string, count: number) =>
+    xlcost.tasks.filter((t) => t.language === language).slice(0, count).map((t) => t.taskId);
+  const xl = (id: string, model: Model, day: number, broken: string[]) => ({
+    ...withStatus(xlcost, broken, "compile_error", id),
+    config: { ...xlcost.config, model },
+    provenance: {
+      ...xlcost.provenance,
+      startedAt: new Date(Date.UTC(2026, 10, day, 12)).toISOString(),
+    },
+  });
+  runs.push(
+    xl("2026-11-12T12-00-00Z-qwen-chat", qwen("chat"), 12, [...byLanguage("python", 2)]),
+    xl("2026-11-13T12-00-00Z-deepseek", deepseek, 13, [
+      ...byLanguage("java", 6),
+      ...byLanguage("cpp", 1),
+    ]),
+    xl("2026-11-14T12-00-00Z-codellama", codellama, 14, [
+      ...byLanguage("cpp", 5),
+      ...byLanguage("python", 5),
+    ]),
+  );
+  for (const report of runs) {
+    await writeReport(root, { folder: report.config.benchmark, run: report.id }, report);
+  }
+}

@@ -266,7 +266,7 @@ Deno.test("OpenAiBackend.generate()", async (t) => {
           message:
             `Cannot generate with "openai:tiny" as "${base("down500")}/completions" failed 3 ` +
             `times, last: 503 Service Unavailable: "model is loading": check that the server is ` +
-            `up and not overloaded, or raise --timeout and --retries`,
+            `up and not overloaded, or raise --backend timeout=MS and --backend retries=N`,
         }),
       );
       assert.equal(seen.length - before, 3);
@@ -287,7 +287,7 @@ Deno.test("OpenAiBackend.generate()", async (t) => {
           name: "OpenAiError",
           message: `Cannot generate with "openai:tiny" as "${base("hang")}/completions" failed 2 ` +
             `times, last: no answer within 100 ms: check that the server is up and not ` +
-            `overloaded, or raise --timeout and --retries`,
+            `overloaded, or raise --backend timeout=MS and --backend retries=N`,
         }),
       );
       assert.ok(Date.now() - started >= 200);
@@ -309,7 +309,7 @@ Deno.test("OpenAiBackend.generate()", async (t) => {
         `Cannot generate with "openai:tiny" as "${
           base("unauthorized")
         }/completions" answered 401 ` +
-          `Unauthorized: "Incorrect API key provided": set OPENAI_API_KEY (or --api-key) to a key ` +
+          `Unauthorized: "Incorrect API key provided": set OPENAI_API_KEY (or --backend api-key=KEY) to a key ` +
           `this server accepts`,
       );
       assert.equal(seen.length - before, 1);
@@ -325,7 +325,7 @@ Deno.test("OpenAiBackend.generate()", async (t) => {
             `Cannot generate with "openai:tiny" as "${base("bad")}/completions" answered 400 ` +
             `Bad Request: "This model's maximum context length is 2048 tokens": check the settings ` +
             `this server accepts (n, seed, stop, top_k), the prompt length against the model's ` +
-            `context, and --api (chat or completions)`,
+            `context, and --backend api=chat or api=completions`,
         }),
       );
     });
@@ -368,24 +368,31 @@ Deno.test("OpenAiBackend.generate()", async (t) => {
     });
   });
 
-  await t.step("retries network errors, then fails clearly", async () => {
+  await t.step("reports a refused connection after one retry, naming the address", async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;
     listener.close(); // nothing listens there now
+    const logs: string[] = [];
+    // The default retries (6) and backoff (1 s doubling) took 48.7 s before this was reported.
     const backend = new OpenAiBackend("tiny", {
       baseUrl: `http://127.0.0.1:${port}/v1`,
-      maxRetries: 1,
-      ...FAST,
+      log: (m) => logs.push(m),
     });
-    const error = await within(2000, backend.generate(request([0])).catch((e) => e));
+    const started = Date.now();
+    const error = await within(3000, backend.generate(request([0])).catch((e) => e));
+    assert.ok(Date.now() - started < 3000);
     assert.ok(error instanceof OpenAiError);
+    const url = `http://127.0.0.1:${port}/v1/completions`;
     assert.match(
       error.message,
       new RegExp(
-        `^Cannot generate with "openai:tiny" as "http://127.0.0.1:${port}/v1/completions" failed 2 ` +
-          `times, last: network error: .+: check that the server is up`,
+        `^Cannot generate with "openai:tiny" as "${url}" refused the connection 2 times ` +
+          `\\(network error: .*[Cc]onnection refused.*\\): nothing listens at that address; start ` +
+          `the server, or point --backend base-url=URL \\(or \\$OPENAI_BASE_URL\\) at it$`,
       ),
     );
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, new RegExp(`^${url}: network error: .*: retry 1 of 6 in \\d+ ms$`));
   });
 });
 
@@ -393,7 +400,7 @@ Deno.test("OpenAiBackend() rejects an unknown api", () => {
   assert.throws(() => new OpenAiBackend("m", { api: "embeddings" as "chat" }), {
     name: "RangeError",
     message: 'Cannot use the OpenAI API "embeddings" as it must be "chat" or "completions": ' +
-      "pass --api chat or --api completions",
+      "pass --backend api=chat or --backend api=completions",
   });
 });
 

@@ -109,6 +109,23 @@ export function processCount(): number {
   return pids().length;
 }
 
+/**
+ * Live (not zombie) processes that descend from process `root` (this test process by default):
+ * its executors' workers, their bwraps and whatever runs inside, and nothing another job on the
+ * machine started.
+ */
+export function descendantsOf(root: string = String(Deno.pid)): string[] {
+  const all = pids();
+  const parents = new Map(all.map((pid) => [pid, parentOf(pid)]));
+  return all.filter((pid) => {
+    if (pid === root || /^\d+ \(.*\) Z/s.test(readProc(pid, "stat"))) return false;
+    for (let p = parents.get(pid); p !== undefined && p !== "0"; p = parents.get(p)) {
+      if (p === root) return true;
+    }
+    return false;
+  });
+}
+
 /** Waits until `check()` holds or `timeoutMs` passes; returns whether it held. */
 export async function eventually(check: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;

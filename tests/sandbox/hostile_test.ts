@@ -18,12 +18,12 @@ import { type Language, LANGUAGES } from "../../sandbox/languages.ts";
 import type { Executor, ExecutorOptions, Limits } from "../../sandbox/types.ts";
 import type { Execution, ExecutionMode, ExecutionStatus } from "../../src/types.ts";
 import {
+  descendantsOf,
   escapedProcesses,
   eventually,
   findFiles,
   markerPrefix,
   newMarker,
-  processCount,
   processesWith,
   readFixture,
   REPO_DIR,
@@ -47,7 +47,6 @@ const WALL_SLACK_MS = 1500;
 const WORKERS = 8;
 /** Where stray files would land on the host. */
 const HOST_DIRS = [...new Set([REPO_DIR, tmpdir(), "/tmp", "/var/tmp", "/dev/shm"])];
-const HOST_PROCESSES_AT_START = processCount();
 const ESCAPED_AT_START = new Set(escapedProcesses());
 
 /**
@@ -197,7 +196,7 @@ function assertOutputCapped(execution: Execution): void {
   assert.ok(bytes(execution.stderr) <= limit, `stderr kept ${bytes(execution.stderr)} bytes`);
 }
 
-let processesBeforeForkBomb = HOST_PROCESSES_AT_START;
+let ownBeforeForkBomb = 0;
 
 const CASES: readonly HostileCase[] = [
   {
@@ -229,10 +228,15 @@ const CASES: readonly HostileCase[] = [
     maxWallMs: LIMITS.wallMs! + 3000,
     maxHelloMs: 5000,
     async after() {
-      // Coarse, as other tests may run beside this one: a bomb that got out would leave hundreds.
-      const back = await eventually(() => processCount() <= processesBeforeForkBomb + 64, 3000);
-      assert.ok(back, `host processes: ${processesBeforeForkBomb} before, ${processCount()} after`);
-      assert.deepEqual(await newlyEscaped(), [], "sandboxed processes without an executor");
+      // Only this test's own processes: its descendants (the executor's workers and sandboxes
+      // among them; coarse, as a bomb that got out would leave hundreds), and anything carrying
+      // its markers (a bomb renames itself, and every fork inherits the name, even one that got
+      // out). Other jobs on the machine, sandboxing or not, start and end processes meanwhile.
+      const own = () => descendantsOf().length;
+      const back = await eventually(() => own() <= ownBeforeForkBomb + 64, 3000);
+      assert.ok(back, `processes of this test: ${ownBeforeForkBomb} before, ${own()} after`);
+      await eventually(() => processesWith(markerPrefix()).length === 0, 3000);
+      assert.deepEqual(processesWith(markerPrefix()), [], "fork bomb processes left behind");
     },
   },
   {
@@ -300,7 +304,7 @@ for (const c of CASES) {
     sanitizeOps: false,
     sanitizeResources: false,
     async fn(t) {
-      processesBeforeForkBomb = processCount();
+      ownBeforeForkBomb = descendantsOf().length;
       const options = c.compileLimits ? { compileLimits: c.compileLimits } : {};
       await withExecutor(languages, async (executor) => {
         await stepPerLanguage(t, languages, (language) => checkCase(executor, c, language));

@@ -12,7 +12,8 @@ import { getBenchmark } from "../../benchmarks/mod.ts";
 import { createExecutor, SandboxUnavailableError } from "../../sandbox/mod.ts";
 import { createRemoteExecutor } from "../../sandbox/remote.ts";
 import { serveSandbox } from "../../sandbox/service/serve.ts";
-import { parseBenchArgs } from "../../src/cli/bench.ts";
+import { BENCH, benchArgs } from "../../src/cli/bench.ts";
+import { parseCommand } from "../../src/cli/_args.ts";
 import { findShardRuns, mergeShards } from "../../src/cli/merge.ts";
 import { groupShards } from "../../src/report/shards.ts";
 import { runBenchmark } from "../../src/run.ts";
@@ -182,15 +183,16 @@ Deno.test({
       const urls = replicas.map((r) => `http://127.0.0.1:${r.port}`).join(",");
       const bench = async (reports: string, ...extra: string[]) => {
         const args = ["mbpp", "--model", "reference", "--k", "1", "--limit", "90"];
-        const parsed = parseBenchArgs([
+        const parsed = parseCommand(BENCH, [
           ...args,
           "--data",
           sharedPath("datasets/mbpp"),
           "--reports",
           join(root, reports),
           ...extra,
-        ])!;
-        return await runBenchmark(getBenchmark("mbpp"), parsed.options);
+        ]);
+        if (typeof parsed === "string") throw new Error(`unexpected ${parsed}`);
+        return await runBenchmark(getBenchmark("mbpp"), (await benchArgs(parsed)).options);
       };
       const single = await bench("local");
       await t.step("--sandbox-url: same key, folder and per-task outcomes", async () => {
