@@ -52,6 +52,7 @@ Run:
   --checkpoint-every N    (default 10)  --eval-every N (default 0: at the start and end only)
   --no-eval               no evaluation reports
   --sandbox bwrap|none  --workers N
+  --sandbox-url URL[,URL...]  reward through sandbox service replicas (deno task sandbox serve)
   --json                  print the summary as JSON
 `;
 
@@ -99,6 +100,7 @@ const FLAGS = {
   "no-eval": { type: "boolean" },
   sandbox: { type: "string" },
   workers: { type: "string" },
+  "sandbox-url": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -144,6 +146,7 @@ export function parseTrainArgs(args: string[]): { options: TrainOptions; json: b
     ),
     ...optional("isolation", isolation(values.sandbox)),
     ...optional("workers", integer("workers", values.workers)),
+    ...optional("sandboxUrls", values["sandbox-url"]?.split(",").filter((u) => u.trim())),
   };
   return { options, json: values.json ?? false };
 }
