@@ -36,10 +36,20 @@ export { type PpoConfig, ppoConfig, train, type TrainOptions } from "./src/rl/mo
 export { meanPassAtK, passAtK } from "./src/metrics/pass_at_k.ts";
 export * from "./src/metrics/mod.ts";
 export { createModelBackend, MODEL_BACKENDS } from "./src/models/registry.ts";
-export { sanitize, type SanitizeOptions } from "./src/models/sanitize.ts";
+export { codeFor, sanitize, type SanitizeOptions } from "./src/models/sanitize.ts";
+export {
+  readSamplesFile,
+  type SamplesFile,
+  type SamplesFormat,
+} from "./src/interop/samples_formats.ts";
+export { writeInteropFiles } from "./src/interop/export.ts";
+export { type ImportOptions, importRun } from "./src/interop/import.ts";
+export { withGenerationStore } from "./src/generation_store.ts";
+export { LIMITS_PRESETS } from "./src/limits_presets.ts";
+export { selectTaskIds } from "./src/task_selection.ts";
 export type * from "./src/models/backend.ts";
 export { buildReport, type ReportInput } from "./src/report/build.ts";
-export { comparabilityKey, type KeyFields } from "./src/report/key.ts";
+export { comparabilityKey, type KeyFields, tasksDigest } from "./src/report/key.ts";
 export type * from "./src/report/schema.ts";
 export { createFolderStore, type ReportStore } from "./src/report/store.ts";
 export { createApp } from "./src/leaderboard/app.ts";

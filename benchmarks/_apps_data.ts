@@ -54,6 +54,8 @@ export interface AppsProblem {
   readonly cases: readonly AppsCase[];
   readonly argsEncoding: AppsArgsEncoding;
   readonly layout: "original" | "codeparrot" | "mapcoder";
+  /** MapCoder's `sample_io` (public cases shown in its prompt); empty in the other layouts. */
+  readonly sampleIo?: readonly AppsCase[];
 }
 
 /** Reads every problem folder under `root` (sorted by name); `files` receives each file read. */
@@ -173,6 +175,11 @@ function mapcoderProblem({ line, value }: LineRecord, path: string): AppsProblem
     }
     return { input: test.string("input"), output: test.list("output") };
   });
+  const sampleIo = Array.isArray(value.sample_io)
+    ? value.sample_io.filter((item): item is { input: unknown; output: unknown } =>
+      item !== null && typeof item === "object"
+    ).map((item) => ({ input: item.input, output: item.output }))
+    : [];
   return {
     problemId: fields.id("id"),
     question: fields.string("description"),
@@ -184,6 +191,7 @@ function mapcoderProblem({ line, value }: LineRecord, path: string): AppsProblem
     cases,
     argsEncoding: "lines",
     layout: "mapcoder",
+    sampleIo,
   };
 }
 

@@ -1,9 +1,13 @@
 /**
  * Reading dataset records for the adapters in this folder: gzip-aware text reads, JSONL with
- * line numbers kept for errors, and typed field access whose errors name file, line and field.
+ * line numbers kept for errors, parquet files as the Hugging Face Hub publishes datasets (read
+ * with hyparquet: one record per row, INT64 as numbers), and typed field access whose errors
+ * name file, line and field.
  *
  * @module
  */
+
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 
 /** Reads a dataset file as UTF-8 text, gunzipping it when it starts with the gzip magic bytes. */
 export async function readDatasetText(path: string): Promise<string> {
@@ -11,6 +15,49 @@ export async function readDatasetText(path: string): Promise<string> {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return new TextDecoder().decode(bytes);
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
   return await new Response(stream).text();
+}
+
+/** Whether `path` is a parquet file (it starts with the magic bytes "PAR1"). */
+export async function isParquet(path: string): Promise<boolean> {
+  const file = await Deno.open(path);
+  try {
+    const head = new Uint8Array(4);
+    const read = await file.read(head);
+    return read === 4 && new TextDecoder().decode(head) === "PAR1";
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * The records of a dataset file: JSONL (gzipped or not) or parquet (a record per row, its 1-based
+ * row number as `line`). `what` names the records in errors, e.g. "HumanEval problem".
+ */
+export async function readDatasetRecords(path: string, what: string): Promise<LineRecord[]> {
+  if (!await isParquet(path)) return parseJsonlRecords(await readDatasetText(path), path, what);
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await parquetReadObjects({ file: await asyncBufferFromFile(path) });
+  } catch (error) {
+    throw new SyntaxError(
+      `Cannot read ${what}s from parquet file "${path}": ${(error as Error).message}: ` +
+        `export it again (pyarrow, snappy or no compression) or pass the JSONL file`,
+    );
+  }
+  return rows.map((row, i) => ({ line: i + 1, value: plainRow(row) }));
+}
+
+/** A parquet row as JSON would give it: INT64 (BigInt) as numbers. */
+function plainRow(value: Record<string, unknown>): Record<string, unknown> {
+  const plain = (v: unknown): unknown =>
+    typeof v === "bigint"
+      ? Number(v)
+      : Array.isArray(v)
+      ? v.map(plain)
+      : v !== null && typeof v === "object" && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+      : v;
+  return plain(value) as Record<string, unknown>;
 }
 
 /** One JSONL record with the 1-based line it came from. */

@@ -16,6 +16,14 @@
  * 150-record JSONL subset, both pinned by sha256 and downloadable. Filter with
  * `difficulty=introductory,interview,competition` or `kind=call|stdio`.
  *
+ * Which checker each split follows (`meta.checker`): `test`, `train` and `coderl-train` follow
+ * the APPS reference checker (`eval/testing_util.py`: call-based problems called, standard-input
+ * problems compared by {@linkcode appsStdoutMatches}, whose last steps ignore line order);
+ * `mapcoder-150` follows MapCoder's own judge (ExecEval: every problem read from stdin, outputs
+ * compared line by line or token by token, see `_mapcoder.ts`), since its published numbers were
+ * measured that way. A MapCoder-format file given with `--data` under another split name is
+ * judged by the APPS checker.
+ *
  * @module
  */
 
@@ -42,6 +50,13 @@ import {
   pyEquals,
   type PyValue,
 } from "./_py_value.ts";
+import {
+  execEvalRefusal,
+  mapcoderCase,
+  mapcoderJudge,
+  mapcoderPrompt,
+  mapcoderRequest,
+} from "./_mapcoder.ts";
 import { sha256File } from "../src/util/hash.ts";
 import type { CaseResult, Execution, ExecutionStatus, Task } from "../src/types.ts";
 import type {
@@ -215,8 +230,10 @@ export const apps: Benchmark = {
   load: loadApps,
   /** The prompt of the APPS paper (`generate_gpt_codes.py`), built at load time. */
   prompt: (task: Task) => task.prompt,
-  request: appsRequest,
-  judge: appsJudge,
+  request: (task, code) =>
+    task.meta.checker === "mapcoder" ? mapcoderRequest(task, code) : appsRequest(task, code),
+  judge: (task, execution) =>
+    task.meta.checker === "mapcoder" ? mapcoderJudge(task, execution) : appsJudge(task, execution),
   summarize: (judged) => Promise.resolve(appsSummary(judged)),
 };
 
@@ -336,6 +353,7 @@ function fullSplitCandidates(split: string, options: LoadOptions): string[] {
 
 /** The task of one problem: `apps/<split>/<id>`, gold code = the first solution. */
 export function appsTask(problem: AppsProblem, idSplit: string, split: string): Task {
+  if (split === "mapcoder-150") return mapcoderTask(problem, idSplit, split);
   const kind = problem.fnName === undefined ? "stdio" : "call";
   return {
     id: `apps/${idSplit}/${problem.problemId}`,
@@ -354,6 +372,29 @@ export function appsTask(problem: AppsProblem, idSplit: string, split: string): 
       url: problem.url,
       layout: problem.layout,
       solutions: problem.solutions.length,
+      checker: "apps",
+    },
+  };
+}
+
+/** A task of the `mapcoder-150` protocol: standard input for every problem, MapCoder's prompt. */
+function mapcoderTask(problem: AppsProblem, idSplit: string, split: string): Task {
+  const refusal = execEvalRefusal(problem);
+  return {
+    id: `apps/${idSplit}/${problem.problemId}`,
+    language: "python",
+    prompt: mapcoderPrompt(problem),
+    reference: problem.solutions[0] ?? "",
+    check: { kind: "stdio", cases: problem.cases.map((c) => mapcoderCase(c.input, c.output)) },
+    meta: {
+      split,
+      difficulty: problem.difficulty,
+      kind: "stdio",
+      url: problem.url,
+      layout: problem.layout,
+      solutions: problem.solutions.length,
+      checker: "mapcoder",
+      ...(refusal === undefined ? {} : { execEvalRefusal: refusal }),
     },
   };
 }

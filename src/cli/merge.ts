@@ -15,7 +15,6 @@
 
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { getBenchmark } from "../../benchmarks/mod.ts";
 import { GENERATIONS_FILE } from "../generate.ts";
 import { EXECUTIONS_FILE } from "../judge.ts";
@@ -24,20 +23,39 @@ import { groupShards, type ShardGroup, type ShardRun } from "../report/shards.ts
 import { parseReport } from "../report/store.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { formatSummary } from "./_summary.ts";
+import { type CommandSpec, type Parsed, runCommand, UsageError } from "./_args.ts";
 import type { ModelBackend } from "../models/backend.ts";
 import type { Report } from "../report/schema.ts";
-import type { Executor } from "../../sandbox/types.ts";
+import type { Executor, Limits } from "../../sandbox/types.ts";
+import type { LimitsPresetName } from "../../benchmarks/benchmark.ts";
+import { DEFAULT_LIMITS } from "../../sandbox/mod.ts";
+import { presetExecutorLimits } from "../limits_presets.ts";
 
-const USAGE = `Usage: deno task merge [--reports DIR] [--data PATH] PATH...
-
-Merges the shards of runs made with "deno task bench ... --shard I/N" into the report a single run
-writes. PATH is a shard's run folder, or a folder searched for them (every complete set of shards
-found is merged).
-
-  --reports DIR   root of run folders for the merged runs (default reports)
-  --data PATH     the dataset, where the shards' path ("config.dataset.source") is not valid here
-  --json          print the merged report paths and metrics as JSON
-`;
+/** The `merge` command line. */
+export const MERGE = {
+  name: "merge",
+  usage: "[options] PATH...",
+  summary: 'Merges the shards of runs made with "deno task bench ... --shard I/N" into the ' +
+    "report a single run writes (same comparability key, folder, metrics and per-task " +
+    "outcomes). PATH is a shard's run folder, or a folder searched for them; every complete set " +
+    "of shards found is merged.",
+  positionals: { min: 1, max: 100_000, label: "path" },
+  options: {
+    reports: {
+      type: "string",
+      value: "DIR",
+      help: "root of run folders for the merged runs (default reports)",
+    },
+    data: {
+      type: "string",
+      value: "PATH",
+      help: 'the dataset, where the path the shards recorded ("config.dataset.source") is not ' +
+        "valid on this machine",
+    },
+    json: { type: "boolean", help: "print the merged report paths and metrics as JSON" },
+  },
+  exitCodes: { 1: "a set of shards is incomplete or inconsistent, or a merge failed" },
+} as const satisfies CommandSpec;
 
 /** Options of {@linkcode mergeShards}. */
 export interface MergeOptions {
@@ -59,6 +77,7 @@ export async function mergeShards(
       concatenate(group.shards.map((s) => join(s.runDir, name)))
     ),
   );
+  const preset = config.limits?.preset as LimitsPresetName | undefined;
   const result = await runBenchmark(getBenchmark(config.benchmark), {
     data: options.data ?? config.dataset.source,
     allowUnverified: true,
@@ -68,7 +87,12 @@ export async function mergeShards(
     shots: config.shots,
     sampling: config.sampling,
     k: config.k,
-    limits: first.provenance.isolation.limits,
+    ...(preset === undefined ? {} : { limitsPreset: preset }),
+    ...explicitLimits(first.provenance.isolation.limits, preset),
+    ...(config.sanitize === undefined ? {} : { sanitize: config.sanitize }),
+    ...(config.tasks === undefined ? {} : { tasks: config.tasks }),
+    ...(config.name === undefined ? {} : { name: config.name }),
+    generationStore: false,
     reportsDir: options.reportsDir ?? "reports",
     fresh: true,
     backend: replayBackend(group),
@@ -88,6 +112,21 @@ export async function mergeShards(
   const report = withShardProvenance(result.report, group);
   await writeFileAtomic(result.reportPath, JSON.stringify(report, null, 1) + "\n");
   return { ...result, report };
+}
+
+/**
+ * The limits the shards' command lines set: those that differ from what their preset gives (so
+ * that the preset still decides the rest, as in the shards' runs).
+ */
+function explicitLimits(
+  limits: Limits,
+  preset: LimitsPresetName | undefined,
+): { limits?: Partial<Limits> } {
+  const base: Limits = { ...DEFAULT_LIMITS, ...presetExecutorLimits(preset ?? "ppocoder") };
+  const set = Object.entries(limits).filter(([name, value]) =>
+    base[name as keyof Limits] !== value
+  );
+  return set.length === 0 ? {} : { limits: Object.fromEntries(set) };
 }
 
 /** The shards' own timing, workers and throughput, which the replay cannot know. */
@@ -179,7 +218,9 @@ async function reportFiles(path: string): Promise<string[]> {
   const direct = join(path, "report.json");
   if (existsSync(direct)) return [direct];
   if (!existsSync(path)) {
-    throw new TypeError(`Cannot merge "${path}" as it does not exist: pass shard run folders`);
+    throw new UsageError(
+      `path "${path}" does not exist: pass shard run folders, or a folder that holds them`,
+    );
   }
   const found: string[] = [];
   for await (const entry of Deno.readDir(path)) {
@@ -188,21 +229,7 @@ async function reportFiles(path: string): Promise<string[]> {
   return found;
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      reports: { type: "string" },
-      data: { type: "string" },
-      json: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    allowPositionals: true,
-  });
-  if (values.help || positionals.length === 0) {
-    console.log(USAGE);
-    return positionals.length === 0 && !values.help ? 2 : 0;
-  }
+async function merge({ values, positionals }: Parsed<typeof MERGE>): Promise<number> {
   const groups = groupShards(await findShardRuns(positionals));
   if (groups.length === 0) {
     throw new RangeError(
@@ -225,11 +252,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(MERGE, merge);

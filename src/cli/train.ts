@@ -6,187 +6,397 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { BENCHMARKS, getBenchmark } from "../../benchmarks/mod.ts";
-import { type PpoConfig, ppoConfig } from "../rl/ppo/config.ts";
+import { DEFAULT_PPO_CONFIG, type PpoConfig, ppoConfig } from "../rl/ppo/config.ts";
 import { parseRewardSpec, REWARD_RECIPES } from "../rl/ppo/rewards.ts";
 import type { TrainLogEntry } from "../rl/ppo/record.ts";
 import { train, type TrainOptions, type TrainResult } from "../rl/ppo/trainer.ts";
-import { parseBackendName } from "../rl/tf_backend.ts";
+import { BACKENDS } from "../rl/tf_backend.ts";
+import {
+  choice,
+  type CommandSpec,
+  didYouMean,
+  existingPath,
+  integer,
+  number,
+  pairs,
+  type Parsed,
+  runCommand,
+  UsageError,
+  type Values,
+} from "./_args.ts";
 
-const USAGE = `Usage: deno task train <benchmark> --model DIR [options]
+const MODEL = "Model and data";
+const REWARD = "Reward";
+const PPO = "PPO";
+const SAMPLING = "Sampling";
+const RUN = "Run";
+const D = DEFAULT_PPO_CONFIG;
 
-PPO fine-tuning of a causal code LM, rewarded by running what it writes in the sandbox through
-the same per-sample path that \`deno task bench\` scores with. Rerun the same command to resume.
+/** The `train` command line; each default is read from {@linkcode DEFAULT_PPO_CONFIG}. */
+export const TRAIN = {
+  name: "train",
+  usage: "<benchmark> --model DIR [options]",
+  summary: "PPO fine-tuning of a causal code LM, rewarded by running what it writes in the " +
+    "sandbox through the same per-sample path that `deno task bench` scores with. Prints a " +
+    "progress line per iteration on stderr and a summary at the end; the run lives in " +
+    "<reports>/training/<run>/. Rerun the same command to resume from the newest checkpoint. " +
+    `Benchmarks: ${Object.keys(BENCHMARKS).join(", ")}.`,
+  positionals: { min: 1, max: 1, label: "benchmark" },
+  options: {
+    model: {
+      type: "string",
+      value: "DIR",
+      section: MODEL,
+      help: "starting model (required; it must exist): a Hugging Face folder (config.json, " +
+        "safetensors, tokenizer.json) or an onnxruntime-genai Llama export (genai_config.json, " +
+        "model.onnx)",
+    },
+    split: {
+      type: "string",
+      value: "NAME",
+      section: MODEL,
+      help: 'train split (default: "train" where the benchmark has one, else its default split)',
+    },
+    "eval-split": {
+      type: "string",
+      value: "NAME",
+      section: MODEL,
+      help: "evaluation split (default: the benchmark's default split)",
+    },
+    limit: {
+      type: "string",
+      value: "N",
+      section: MODEL,
+      help: "train on the first N tasks of the split (default: all)",
+    },
+    "eval-limit": {
+      type: "string",
+      value: "N",
+      section: MODEL,
+      help: "evaluate on the first N tasks of the evaluation split (default 20)",
+    },
+    filter: {
+      type: "string",
+      multiple: true,
+      value: "KEY=VALUE",
+      section: MODEL,
+      help: "keep tasks whose meta field matches, e.g. difficulty=introductory",
+    },
+    data: {
+      type: "string",
+      value: "PATH",
+      section: MODEL,
+      help: "dataset file or folder; it must exist (without it: $PPOCODER_DATA, the cache, " +
+        "then a download)",
+    },
+    "allow-unverified": {
+      type: "boolean",
+      section: MODEL,
+      help: "accept dataset files whose sha256 differs from the pinned one",
+    },
+    reward: {
+      type: "string",
+      value: "SPEC",
+      section: REWARD,
+      help: `reward recipe: ${Object.keys(REWARD_RECIPES).join(", ")} (default ${D.reward}), ` +
+        "optionally followed by term=weight overrides, e.g. ppocoder,dataflow_match=0.5; or " +
+        "term=weight pairs alone",
+    },
+    kl: {
+      type: "string",
+      value: "BETA",
+      section: REWARD,
+      help: `initial (with --kl-control fixed: fixed) KL coefficient (default ${D.klCoef})`,
+    },
+    "kl-control": {
+      type: "string",
+      value: "MODE",
+      section: REWARD,
+      help: `adaptive (Ziegler et al. 2019) or fixed (default ${D.klControl})`,
+    },
+    "kl-target": {
+      type: "string",
+      value: "NATS",
+      section: REWARD,
+      help: `target KL per sequence of the adaptive controller (default ${D.klTarget})`,
+    },
+    "shuffle-rewards": {
+      type: "boolean",
+      section: REWARD,
+      help: "control run: scores are permuted across the batch before advantages, so nothing " +
+        "should be learnt",
+    },
+    iterations: {
+      type: "string",
+      value: "N",
+      section: PPO,
+      help: `PPO iterations of rollout, reward and update (default ${D.iterations})`,
+    },
+    batch: {
+      type: "string",
+      value: "TASKS",
+      section: PPO,
+      help: `tasks per iteration (default ${D.batchTasks})`,
+    },
+    "samples-per-task": {
+      type: "string",
+      value: "N",
+      section: PPO,
+      help: `samples per task, the group of rloo and grpo (default ${D.samplesPerTask})`,
+    },
+    epochs: {
+      type: "string",
+      value: "N",
+      section: PPO,
+      help: `passes over each batch of rollouts (default ${D.epochs})`,
+    },
+    minibatches: {
+      type: "string",
+      value: "N",
+      section: PPO,
+      help: "minibatches per epoch; they must split TASKS x samples-per-task rollouts evenly " +
+        `(default ${D.minibatches})`,
+    },
+    "micro-batch": {
+      type: "string",
+      value: "ROWS",
+      section: PPO,
+      help: "rows per forward/backward pass; a minibatch's gradients are summed " +
+        `(default ${D.microBatch})`,
+    },
+    lr: {
+      type: "string",
+      value: "LR",
+      section: PPO,
+      help: `Adam learning rate, constant (default ${D.learningRate})`,
+    },
+    "max-grad-norm": {
+      type: "string",
+      value: "X",
+      section: PPO,
+      help: `largest global gradient norm (default ${D.maxGradNorm})`,
+    },
+    clip: {
+      type: "string",
+      value: "X",
+      section: PPO,
+      help: `policy ratio clip (default ${D.clipRange})`,
+    },
+    "value-coef": {
+      type: "string",
+      value: "X",
+      section: PPO,
+      help: `value loss coefficient (default ${D.valueCoef})`,
+    },
+    "entropy-coef": {
+      type: "string",
+      value: "X",
+      section: PPO,
+      help: `entropy bonus coefficient (default ${D.entropyCoef})`,
+    },
+    "target-kl": {
+      type: "string",
+      value: "X",
+      section: PPO,
+      help: "stop an iteration's epochs when the mean approximate KL passes X; 0 never " +
+        `(default ${D.targetApproxKl})`,
+    },
+    "critic-warmup": {
+      type: "string",
+      value: "N",
+      section: PPO,
+      help: `iterations at the start that train only the value head (default ${D.criticWarmup})`,
+    },
+    advantage: {
+      type: "string",
+      value: "MODE",
+      section: PPO,
+      help: "gae (over the value head), rloo (leave-one-out) or grpo (group-normalised); rloo " +
+        `and grpo need --samples-per-task 2 or more (default ${D.advantage})`,
+    },
+    temperature: {
+      type: "string",
+      value: "T",
+      section: SAMPLING,
+      help: `sampling temperature, above 0: PPO scores what it samples (default ${D.temperature})`,
+    },
+    "top-k": {
+      type: "string",
+      value: "K",
+      section: SAMPLING,
+      help: `top-k cut, 0 for none (default ${D.topK})`,
+    },
+    "max-new-tokens": {
+      type: "string",
+      value: "N",
+      section: SAMPLING,
+      help: `new tokens per rollout at most (default ${D.maxNewTokens})`,
+    },
+    "max-prompt-tokens": {
+      type: "string",
+      value: "N",
+      section: SAMPLING,
+      help: `prompt tokens kept at most, the tail (default ${D.maxPromptTokens})`,
+    },
+    shots: {
+      type: "string",
+      value: "N",
+      section: SAMPLING,
+      help: `few-shot examples in the prompt (default ${D.shots})`,
+    },
+    seed: {
+      type: "string",
+      value: "S",
+      section: SAMPLING,
+      help: `seed of data order, sampling and minibatch order (default ${D.seed})`,
+    },
+    rollout: {
+      type: "string",
+      value: "ENGINE",
+      section: SAMPLING,
+      help: "onnx (the policy's export on onnxruntime-node) or tfjs (the TensorFlow.js policy) " +
+        `(default ${D.rollout})`,
+    },
+    backend: {
+      type: "string",
+      value: "NAME",
+      section: SAMPLING,
+      help: `TensorFlow.js backend: ${BACKENDS.join(", ")} (default: the first that loads)`,
+    },
+    reports: {
+      type: "string",
+      value: "DIR",
+      section: RUN,
+      help: "reports root; the run lives in DIR/training/<run> (default reports)",
+    },
+    run: {
+      type: "string",
+      value: "NAME",
+      section: RUN,
+      help: "run folder name (default <benchmark>-<model folder>-s<seed>)",
+    },
+    fresh: {
+      type: "boolean",
+      section: RUN,
+      help: "delete the run folder and start over instead of resuming it",
+    },
+    "checkpoint-every": {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: `write a checkpoint every N iterations and at the end (default ${D.checkpointEvery})`,
+    },
+    "eval-every": {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: "also evaluate every N iterations; 0: at the start and the end only " +
+        `(default ${D.evalEvery})`,
+    },
+    "no-eval": { type: "boolean", section: RUN, help: "write no evaluation reports" },
+    sandbox: {
+      type: "string",
+      value: "MODE",
+      section: RUN,
+      help: "bwrap or none (default bwrap; none is written into the record)",
+    },
+    workers: {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: "concurrent sandbox executions (default: CPU cores)",
+    },
+    json: {
+      type: "boolean",
+      section: RUN,
+      help: "print the run folder and its record as JSON instead of the summary",
+    },
+  },
+  exitCodes: {
+    1: "training failed (the error says why), or a rerun's options differ from the stored run's",
+  },
+  interrupted: "interrupted: rerun the same command to resume from the newest checkpoint",
+} as const satisfies CommandSpec;
 
-Benchmarks: ${Object.keys(BENCHMARKS).join(", ")}
+type TrainValues = Values<typeof TRAIN>;
 
-Model and data:
-  --model DIR             Hugging Face folder (config.json, safetensors, tokenizer.json) or an
-                          onnxruntime-genai Llama export (genai_config.json, model.onnx)
-  --split NAME            train split (default: "train" where the benchmark has one)
-  --eval-split NAME       evaluation split (default: the benchmark's default split)
-  --limit N               train on the first N tasks of the split
-  --eval-limit N          evaluate on the first N tasks (default 20)
-  --filter KEY=VALUE      keep tasks whose meta field matches (repeatable)
-  --data PATH             dataset file or folder; --allow-unverified accepts other sha256s
-Reward:
-  --reward SPEC           ${Object.keys(REWARD_RECIPES).join(", ")} (default ppocoder), optionally
-                          followed by term=weight overrides: ppocoder,dataflow_match=0.5
-  --kl BETA               initial (or fixed) KL coefficient (default 0.05)
-  --kl-control MODE       adaptive (Ziegler, default) or fixed
-  --kl-target NATS        adaptive target KL per sequence (default 6)
-  --shuffle-rewards       control run: scores permuted across the batch
-PPO:
-  --iterations N  --batch TASKS  --samples-per-task N  --epochs N  --minibatches N
-  --micro-batch ROWS  --lr LR  --max-grad-norm X  --clip X  --value-coef X  --entropy-coef X
-  --target-kl X  --critic-warmup N  --advantage gae|rloo|grpo
-Sampling:
-  --temperature T  --top-k K  --max-new-tokens N  --max-prompt-tokens N  --shots N  --seed S
-  --rollout onnx|tfjs     rollout engine (default onnx: the policy's export on onnxruntime-node)
-  --backend NAME          TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm, cpu
-Run:
-  --reports DIR           reports root; the run lives in DIR/training/<run> (default reports)
-  --run NAME              run folder name (default <benchmark>-<model folder>-s<seed>)
-  --fresh                 delete the run folder and start over
-  --checkpoint-every N    (default 10)  --eval-every N (default 0: at the start and end only)
-  --no-eval               no evaluation reports
-  --sandbox bwrap|none  --workers N
-  --sandbox-url URL[,URL...]  reward through sandbox service replicas (deno task sandbox serve)
-  --json                  print the summary as JSON
-`;
+const MODEL_HINT = "pass a Hugging Face folder (config.json, safetensors, tokenizer.json) or an " +
+  "onnxruntime-genai export (genai_config.json, model.onnx)";
 
-const FLAGS = {
-  model: { type: "string" },
-  split: { type: "string" },
-  "eval-split": { type: "string" },
-  limit: { type: "string" },
-  "eval-limit": { type: "string" },
-  filter: { type: "string", multiple: true },
-  data: { type: "string" },
-  "allow-unverified": { type: "boolean" },
-  reward: { type: "string" },
-  kl: { type: "string" },
-  "kl-control": { type: "string" },
-  "kl-target": { type: "string" },
-  "shuffle-rewards": { type: "boolean" },
-  iterations: { type: "string" },
-  batch: { type: "string" },
-  "samples-per-task": { type: "string" },
-  epochs: { type: "string" },
-  minibatches: { type: "string" },
-  "micro-batch": { type: "string" },
-  lr: { type: "string" },
-  "max-grad-norm": { type: "string" },
-  clip: { type: "string" },
-  "value-coef": { type: "string" },
-  "entropy-coef": { type: "string" },
-  "target-kl": { type: "string" },
-  "critic-warmup": { type: "string" },
-  advantage: { type: "string" },
-  temperature: { type: "string" },
-  "top-k": { type: "string" },
-  "max-new-tokens": { type: "string" },
-  "max-prompt-tokens": { type: "string" },
-  shots: { type: "string" },
-  seed: { type: "string" },
-  rollout: { type: "string" },
-  backend: { type: "string" },
-  reports: { type: "string" },
-  run: { type: "string" },
-  fresh: { type: "boolean" },
-  "checkpoint-every": { type: "string" },
-  "eval-every": { type: "string" },
-  "no-eval": { type: "boolean" },
-  sandbox: { type: "string" },
-  workers: { type: "string" },
-  "sandbox-url": { type: "string" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+const DATA_HINT = "pass the dataset file or the folder that holds it, or leave --data out to " +
+  "use $PPOCODER_DATA, the cache or a download";
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof FLAGS; allowPositionals: true }>>[
-  "values"
-];
+/** A parsed `train` command line. */
+export interface TrainArgs {
+  readonly options: TrainOptions;
+  readonly json: boolean;
+}
 
-/** Parses `args` into train options; `null` asks for the usage text. */
-export function parseTrainArgs(args: string[]): { options: TrainOptions; json: boolean } | null {
-  const { values, positionals } = parseArgs({ args, options: FLAGS, allowPositionals: true });
-  if (values.help || positionals.length === 0) return null;
-  if (positionals.length > 1) {
-    throw new TypeError(
-      `Cannot train as only one benchmark is taken at a time: current values are ${
-        positionals.join(", ")
-      }`,
+/** Turns a parsed command line into train options; throws `UsageError` on a bad value. */
+export async function trainArgs({ values, positionals }: Parsed<typeof TRAIN>): Promise<TrainArgs> {
+  const benchmark = positionals[0]!;
+  if (!Object.hasOwn(BENCHMARKS, benchmark)) {
+    throw new UsageError(
+      `unknown benchmark "${benchmark}"${didYouMean(benchmark, Object.keys(BENCHMARKS))}: ` +
+        `use one of ${Object.keys(BENCHMARKS).join(", ")}`,
     );
   }
   if (values.model === undefined) {
-    throw new TypeError(
-      "Cannot train without a starting model: pass --model with a Hugging Face folder or an onnxruntime-genai export",
-    );
+    throw new UsageError(`missing option --model: train needs a starting model: ${MODEL_HINT}`);
   }
   const options: TrainOptions = {
-    benchmark: getBenchmark(positionals[0]!),
-    model: values.model,
-    config: ppoConfig(configOf(values)),
+    benchmark: getBenchmark(benchmark),
+    model: (await existingPath("model", values.model, { kind: "folder", hint: MODEL_HINT }))!,
+    config: checkedConfig(configOf(values)),
     ...optional("split", values.split),
     ...optional("evalSplit", values["eval-split"]),
-    ...optional("limit", integer("limit", values.limit)),
-    evalLimit: integer("eval-limit", values["eval-limit"]) ?? 20,
-    ...optional("filter", pairs(values.filter)),
-    ...optional("data", values.data),
+    ...optional("limit", integer("limit", values.limit, 1)),
+    evalLimit: integer("eval-limit", values["eval-limit"], 1) ?? 20,
+    ...optional("filter", pairs("filter", values.filter)),
+    ...optional("data", await existingPath("data", values.data, { hint: DATA_HINT })),
     ...(values["allow-unverified"] ? { allowUnverified: true } : {}),
     ...(values["no-eval"] ? { evaluate: false } : {}),
     ...optional("reportsDir", values.reports),
     ...optional("runName", values.run),
     ...(values.fresh ? { fresh: true } : {}),
-    ...optional(
-      "backend",
-      values.backend === undefined ? undefined : parseBackendName(values.backend),
-    ),
-    ...optional("isolation", isolation(values.sandbox)),
-    ...optional("workers", integer("workers", values.workers)),
-    ...optional("sandboxUrls", values["sandbox-url"]?.split(",").filter((u) => u.trim())),
+    ...optional("backend", choice("backend", values.backend, BACKENDS)),
+    ...optional("isolation", choice("sandbox", values.sandbox, ["bwrap", "none"])),
+    ...optional("workers", integer("workers", values.workers, 1)),
   };
   return { options, json: values.json ?? false };
 }
 
-function configOf(values: Values): Partial<PpoConfig> {
-  const reward = values.reward === undefined ? undefined : parseRewardSpec(values.reward);
+function configOf(values: TrainValues): Partial<PpoConfig> {
+  const reward = values.reward === undefined ? undefined : rewardOf(values.reward);
   return {
     ...(reward ? { reward: reward.name, rewardWeights: reward.weights } : {}),
-    ...optional("klCoef", number("kl", values.kl)),
-    ...optional(
-      "klControl",
-      oneOf("kl-control", values["kl-control"], ["adaptive", "fixed"] as const),
-    ),
-    ...optional("klTarget", number("kl-target", values["kl-target"])),
+    ...optional("klCoef", number("kl", values.kl, { min: 0 })),
+    ...optional("klControl", choice("kl-control", values["kl-control"], ["adaptive", "fixed"])),
+    ...optional("klTarget", positive("kl-target", values["kl-target"])),
     ...(values["shuffle-rewards"] ? { shuffleRewards: true } : {}),
     ...optional("iterations", integer("iterations", values.iterations)),
-    ...optional("batchTasks", integer("batch", values.batch)),
-    ...optional("samplesPerTask", integer("samples-per-task", values["samples-per-task"])),
-    ...optional("epochs", integer("epochs", values.epochs)),
-    ...optional("minibatches", integer("minibatches", values.minibatches)),
-    ...optional("microBatch", integer("micro-batch", values["micro-batch"])),
-    ...optional("learningRate", number("lr", values.lr)),
-    ...optional("maxGradNorm", number("max-grad-norm", values["max-grad-norm"])),
-    ...optional("clipRange", number("clip", values.clip)),
-    ...optional("valueCoef", number("value-coef", values["value-coef"])),
+    ...optional("batchTasks", integer("batch", values.batch, 1)),
+    ...optional("samplesPerTask", integer("samples-per-task", values["samples-per-task"], 1)),
+    ...optional("epochs", integer("epochs", values.epochs, 1)),
+    ...optional("minibatches", integer("minibatches", values.minibatches, 1)),
+    ...optional("microBatch", integer("micro-batch", values["micro-batch"], 1)),
+    ...optional("learningRate", positive("lr", values.lr)),
+    ...optional("maxGradNorm", number("max-grad-norm", values["max-grad-norm"], { min: 0 })),
+    ...optional("clipRange", number("clip", values.clip, { min: 0 })),
+    ...optional("valueCoef", number("value-coef", values["value-coef"], { min: 0 })),
     ...optional("entropyCoef", number("entropy-coef", values["entropy-coef"])),
-    ...optional("targetApproxKl", number("target-kl", values["target-kl"])),
+    ...optional("targetApproxKl", number("target-kl", values["target-kl"], { min: 0 })),
     ...optional("criticWarmup", integer("critic-warmup", values["critic-warmup"])),
-    ...optional(
-      "advantage",
-      oneOf("advantage", values.advantage, ["gae", "rloo", "grpo"] as const),
-    ),
-    ...optional("temperature", number("temperature", values.temperature)),
+    ...optional("advantage", choice("advantage", values.advantage, ["gae", "rloo", "grpo"])),
+    ...optional("temperature", positive("temperature", values.temperature)),
     ...optional("topK", integer("top-k", values["top-k"])),
-    ...optional("maxNewTokens", integer("max-new-tokens", values["max-new-tokens"])),
-    ...optional("maxPromptTokens", integer("max-prompt-tokens", values["max-prompt-tokens"])),
+    ...optional("maxNewTokens", integer("max-new-tokens", values["max-new-tokens"], 1)),
+    ...optional("maxPromptTokens", integer("max-prompt-tokens", values["max-prompt-tokens"], 1)),
     ...optional("shots", integer("shots", values.shots)),
     ...optional("seed", integer("seed", values.seed)),
-    ...optional("rollout", oneOf("rollout", values.rollout, ["onnx", "tfjs"] as const)),
-    ...optional("checkpointEvery", integer("checkpoint-every", values["checkpoint-every"])),
+    ...optional("rollout", choice("rollout", values.rollout, ["onnx", "tfjs"])),
+    ...optional("checkpointEvery", integer("checkpoint-every", values["checkpoint-every"], 1)),
     ...optional("evalEvery", integer("eval-every", values["eval-every"])),
   };
 }
@@ -195,51 +405,35 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
-function integer(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || text.trim() === "") {
-    throw new RangeError(
-      `Cannot parse --${flag} as it must be a non-negative integer: current value is "${text}"`,
-    );
+/** A number above 0 (`number()` bounds are inclusive). */
+function positive(flag: string, text: string | undefined): number | undefined {
+  const value = number(flag, text, { min: 0 });
+  if (value === 0) {
+    throw new UsageError(`option --${flag} must be a number above 0: current value is "${text}"`);
   }
   return value;
 }
 
-function number(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || text.trim() === "") {
-    throw new RangeError(
-      `Cannot parse --${flag} as it must be a number: current value is "${text}"`,
-    );
+/** The `--reward` spec; an unknown recipe names the one meant. */
+function rewardOf(spec: string): ReturnType<typeof parseRewardSpec> {
+  try {
+    return parseRewardSpec(spec);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const head = spec.split(",")[0]!.trim();
+    const hint = head.includes("=") ? "" : didYouMean(head, Object.keys(REWARD_RECIPES));
+    throw new UsageError(`option --reward: ${error.message}${hint}`);
   }
-  return value;
 }
 
-function oneOf<T extends string>(flag: string, text: string | undefined, allowed: readonly T[]) {
-  if (text === undefined) return undefined;
-  if ((allowed as readonly string[]).includes(text)) return text as T;
-  throw new RangeError(
-    `Cannot parse --${flag} as it must be one of ${allowed.join(", ")}: current value is "${text}"`,
-  );
-}
-
-function pairs(items: string[] | undefined): Record<string, string> | undefined {
-  if (items === undefined) return undefined;
-  return Object.fromEntries(items.map((item) => {
-    const eq = item.indexOf("=");
-    if (eq <= 0) {
-      throw new TypeError(
-        `Cannot parse --filter as it must be KEY=VALUE: current value is "${item}"`,
-      );
-    }
-    return [item.slice(0, eq), item.slice(eq + 1)];
-  }));
-}
-
-function isolation(text: string | undefined) {
-  return oneOf("sandbox", text, ["bwrap", "none"] as const);
+/** The PPO config, where a combination of options it refuses is a command-line mistake. */
+function checkedConfig(overrides: Partial<PpoConfig>): PpoConfig {
+  try {
+    return ppoConfig(overrides);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 const fixed = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : "-");
@@ -301,19 +495,14 @@ export function summary(result: TrainResult): string {
   return lines.join("\n");
 }
 
-async function main(args: string[]): Promise<number> {
-  const parsed = parseTrainArgs(args);
-  if (parsed === null) {
-    console.log(USAGE);
-    return args.length === 0 ? 2 : 0;
-  }
-  const { options } = parsed;
+async function trainCommand(parsed: Parsed<typeof TRAIN>): Promise<number> {
+  const { options, json } = await trainArgs(parsed);
   const result = await train({
     ...options,
     log: (line) => console.error(line),
     onIteration: (entry) => console.error(progressLine(entry, options.config.iterations)),
   });
-  if (parsed.json) {
+  if (json) {
     console.log(JSON.stringify({ runDir: result.runDir, record: result.record }));
   } else {
     console.log(summary(result));
@@ -321,11 +510,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(TRAIN, trainCommand);

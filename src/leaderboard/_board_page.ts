@@ -167,9 +167,13 @@ function runRow(group: BoardGroup, run: RunEntry, rank: number | null): Html {
   const model = modelWords(config.model);
   return html`<tr class="${rank === 1 ? "best" : ""}">
 <td class="num">${rank ?? "–"}</td>
-<td><strong>${model.name}</strong>${
-    model.details ? html`<div class="muted small">${model.details}</div>` : ""
-  }</td>
+<td>${
+    config.imported === undefined ? "" : html`
+      <strong>imported</strong> ·
+    `
+  }<strong>${config.name ?? model.name}</strong>${
+    config.name === undefined ? "" : html`<div class="muted small">${model.name}</div>`
+  }${model.details ? html`<div class="muted small">${model.details}</div>` : ""}</td>
 <td class="muted small">${settingsText(run)}</td>
 <td class="small"><a href="${runPath(run.ref)}">${run.summary.id}</a>${
     where(run)
@@ -202,6 +206,9 @@ function where(run: RunEntry): Html | string {
 /** Sampling and prompt settings in one short line. */
 export function settingsText(run: RunEntry): string {
   const { sampling, shots } = run.summary.config;
+  if ("unknown" in sampling) {
+    return `n=${sampling.n} sampling unknown (${sampling.unknown}) shots=${shots}`;
+  }
   return `n=${sampling.n} T=${sampling.temperature} top-p=${sampling.topP} top-k=${sampling.topK} ` +
     `max=${sampling.maxTokens} shots=${shots} seed=${sampling.seed}`;
 }

@@ -91,6 +91,17 @@ export interface ModelBackend {
    * Throws when some of `tasks` have none.
    */
   samplesPerTask?(tasks: readonly Task[]): number;
+  /**
+   * Where the samples come from when no sampling settings shaped them ("samples file", "gold
+   * code"): reports say the sampling is unknown, and raw text runs verbatim by default. Absent
+   * for backends that sample from a model.
+   */
+  readonly samplingSource?: string;
+  /**
+   * The tasks of a split this backend has samples for (a samples file), in the split's order;
+   * throws when it names a task the split does not have.
+   */
+  coveredTasks?(tasks: readonly Task[], split: string): readonly Task[];
   /** Token usage summed since the backend was opened, where the backend counts it. */
   usage?(): TokenUsage;
   close(): Promise<void>;

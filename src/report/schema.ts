@@ -35,6 +35,25 @@ export interface Provenance {
   readonly workers: number;
 }
 
+/**
+ * Sampling of a run whose samples no sampling settings shaped (a samples file, the gold code):
+ * only `n` is known.
+ */
+export interface UnknownSampling {
+  readonly n: number;
+  /** Where the samples came from, e.g. "samples file": reports say "unknown (samples file)". */
+  readonly unknown: string;
+}
+
+/** How the executor's limits were chosen. */
+export interface LimitsChoice {
+  /** `ppocoder` (the executor's defaults), `human-eval` or `evalplus`. */
+  readonly preset: string;
+  /** `evalplus`: each task's wall limit and the gold time it came from, in ms. */
+  readonly perTaskWallMs?: Readonly<Record<string, number>>;
+  readonly goldMs?: Readonly<Record<string, number>>;
+}
+
 /** What was run. */
 export interface RunConfig {
   readonly benchmark: string;
@@ -52,11 +71,30 @@ export interface RunConfig {
   readonly promptTemplate: string;
   readonly shots: number;
   readonly model: ModelIdentity;
-  readonly sampling: Sampling;
+  /** A name for the model given with `--name`, shown instead of its id. */
+  readonly name?: string;
+  readonly sampling: Sampling | UnknownSampling;
+  /** Whether raw model text was sanitized (else it ran verbatim after the prompt it continues). */
+  readonly sanitize?: boolean;
+  /** `--tasks`: the task ids chosen, as given. */
+  readonly tasks?: string;
+  readonly limits?: LimitsChoice;
   /** k values of pass@k. */
   readonly k: readonly number[];
   /** Set when this run is one shard of a larger one (`--shard index/count`). */
   readonly shard?: { readonly index: number; readonly count: number };
+  /** Where the run came from when it was not judged here (`deno task import`). */
+  readonly imported?: ImportedFrom;
+}
+
+/** The origin of an imported run: another harness's published verdicts. */
+export interface ImportedFrom {
+  /** `human-eval-results` or `evalplus-eval-results`. */
+  readonly format: string;
+  readonly file: string;
+  readonly sha256: string;
+  /** What the file says of itself (EvalPlus's date and dataset hash, for instance). */
+  readonly details: Readonly<Record<string, string>>;
 }
 
 /** One task's outcome. */

@@ -1,6 +1,7 @@
 /**
- * Every `deno task` that runs a command of `src/cli/` (read from `deno.json`, so a command added
- * later is held to the same rules): `--help` prints its usage and exits 0, `--version` prints the
+ * Every `deno task` that runs a script (`deno run ... FILE.ts`, read from `deno.json`, so a
+ * command added later is held to the same rules: the commands of `src/cli/` and the experiments
+ * under `tests/`): `--help` prints its usage and exits 0, `--version` prints the
  * version, a mistyped option is named with the one meant on stderr with exit status 2, and no
  * error prints a stack trace. Then the command-line faults of issue 14, each as a user meets them.
  *
@@ -16,7 +17,7 @@ import { runBenchmark } from "../../src/run.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const TASKS = Object.entries(denoJson.tasks as Record<string, string>)
-  .filter(([, command]) => /\bsrc\/cli\/\w+\.ts\b/.test(command))
+  .filter(([, command]) => /^deno run .*\.ts$/.test(command))
   .map(([name]) => name);
 
 interface Outcome {

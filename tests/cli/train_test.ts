@@ -1,17 +1,33 @@
 import assert from "node:assert/strict";
-import { parseTrainArgs, progressLine } from "../../src/cli/train.ts";
+import { execute, parseCommand, UsageError } from "../../src/cli/_args.ts";
+import { progressLine, TRAIN, trainArgs } from "../../src/cli/train.ts";
 import type { TrainLogEntry } from "../../src/rl/ppo/record.ts";
+import { fixturePath } from "../_shared.ts";
 
-Deno.test("parseTrainArgs()", async (t) => {
-  await t.step("asks for the usage text without a benchmark or with --help", () => {
-    assert.equal(parseTrainArgs([]), null);
-    assert.equal(parseTrainArgs(["mbpp", "--help"]), null);
+const MODEL = fixturePath("rl/tiny-gpt2");
+
+/** `deno task train ...args` parsed into train options, as the command does. */
+async function parse(args: string[]) {
+  const parsed = parseCommand(TRAIN, args);
+  assert.equal(typeof parsed, "object", `${args.join(" ")} asked for ${String(parsed)}`);
+  if (typeof parsed === "string") throw new Error("unreachable");
+  return await trainArgs(parsed);
+}
+
+async function refuses(args: string[], message: string) {
+  await assert.rejects(parse(args), (error: Error) => {
+    assert.ok(error instanceof UsageError, String(error));
+    assert.equal(error.message, message);
+    return true;
   });
-  await t.step("maps the flags onto the PPO config", () => {
-    const parsed = parseTrainArgs([
+}
+
+Deno.test("trainArgs()", async (t) => {
+  await t.step("maps the flags onto the PPO config", async () => {
+    const { options, json } = await parse([
       "mbpp",
       "--model",
-      "m",
+      MODEL,
       "--reward",
       "ppocoder,dataflow_match=0.5",
       "--iterations",
@@ -36,10 +52,25 @@ Deno.test("parseTrainArgs()", async (t) => {
       "5",
       "--eval-limit",
       "4",
-    ])!;
-    const { config } = parsed.options;
-    assert.equal(parsed.options.benchmark.name, "mbpp");
-    assert.equal(parsed.options.evalLimit, 4);
+      "--backend",
+      "cpu",
+      "--sandbox",
+      "none",
+      "--filter",
+      "difficulty=introductory",
+      "--no-eval",
+      "--fresh",
+      "--json",
+    ]);
+    const { config } = options;
+    assert.equal(options.benchmark.name, "mbpp");
+    assert.equal(options.model, MODEL);
+    assert.equal(options.evalLimit, 4);
+    assert.deepEqual(
+      [options.backend, options.isolation, options.filter, options.evaluate, options.fresh, json],
+      ["cpu", "none", { difficulty: "introductory" }, false, true, true],
+    );
+    assert.equal(config.reward, "ppocoder");
     assert.deepEqual(config.rewardWeights, { compile: 1, ast_match: 1, dataflow_match: 0.5 });
     assert.deepEqual(
       [config.iterations, config.batchTasks, config.samplesPerTask, config.learningRate],
@@ -59,16 +90,82 @@ Deno.test("parseTrainArgs()", async (t) => {
       5,
     ]);
   });
-  await t.step("names what is wrong", () => {
-    assert.throws(() => parseTrainArgs(["mbpp"]), {
-      name: "TypeError",
-      message:
-        "Cannot train without a starting model: pass --model with a Hugging Face folder or an onnxruntime-genai export",
+  await t.step("keeps the PPO defaults and 20 evaluation tasks when no flag is given", async () => {
+    const { options, json } = await parse(["mbpp", "--model", MODEL]);
+    assert.equal(options.evalLimit, 20);
+    assert.equal(json, false);
+    assert.equal(options.config.iterations, 20);
+    assert.deepEqual(
+      Object.keys(options).sort(),
+      ["benchmark", "config", "evalLimit", "model"],
+    );
+  });
+  await t.step("names what is wrong", async () => {
+    await refuses(
+      ["mbpp"],
+      "missing option --model: train needs a starting model: pass a Hugging Face folder " +
+        "(config.json, safetensors, tokenizer.json) or an onnxruntime-genai export " +
+        "(genai_config.json, model.onnx)",
+    );
+    await refuses(
+      ["mbpp", "--model", "no/such/model"],
+      'option --model names "no/such/model", which does not exist: pass a Hugging Face folder ' +
+        "(config.json, safetensors, tokenizer.json) or an onnxruntime-genai export " +
+        "(genai_config.json, model.onnx)",
+    );
+    await refuses(
+      ["mbp", "--model", MODEL],
+      'unknown benchmark "mbp" (did you mean mbpp?): use one of mbpp, apps, codesearchnet, ' +
+        "codexglue-translation, humaneval, xlcost",
+    );
+    await refuses(
+      ["mbpp", "--model", MODEL, "--rollout", "vllm"],
+      'option --rollout must be one of onnx, tfjs: current value is "vllm"',
+    );
+    await refuses(
+      ["mbpp", "--model", MODEL, "--batch", "0"],
+      'option --batch must be a whole number of at least 1: current value is "0"',
+    );
+    await refuses(
+      ["mbpp", "--model", MODEL, "--temperature", "0"],
+      'option --temperature must be a number above 0: current value is "0"',
+    );
+    await refuses(
+      ["mbpp", "--model", MODEL, "--reward", "ppocodr"],
+      'option --reward: Cannot use reward recipe "ppocodr" as it is unknown: use one of ' +
+        "ppocoder, coderl, syntax, or term=weight pairs (did you mean ppocoder?)",
+    );
+    await refuses(
+      ["mbpp", "--model", MODEL, "--batch", "3", "--samples-per-task", "1"],
+      "Cannot train as the rollouts of an iteration (batchTasks x samplesPerTask = 3) must " +
+        'split evenly into "minibatches": current value is 2',
+    );
+  });
+});
+
+Deno.test("train command line", async (t) => {
+  const run = async (args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await execute(TRAIN, () => Promise.resolve(0), args, {
+      out: (text) => out.push(text),
+      err: (text) => err.push(text),
     });
-    assert.throws(() => parseTrainArgs(["mbpp", "--model", "m", "--rollout", "vllm"]), {
-      name: "RangeError",
-      message: 'Cannot parse --rollout as it must be one of onnx, tfjs: current value is "vllm"',
-    });
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  };
+  await t.step("--help lists every option with its default", async () => {
+    const { code, out } = await run(["--help"]);
+    assert.equal(code, 0);
+    assert.match(out, /^Usage: deno task train <benchmark> --model DIR \[options\]\n/);
+    for (const name of Object.keys(TRAIN.options)) assert.match(out, new RegExp(`--${name}\\b`));
+    assert.match(out, /--lr LR +Adam learning rate, constant \(default 0\.00001\)/);
+    assert.match(out, /--kl-target NATS +target KL .* \(default 6\)/);
+  });
+  await t.step("no benchmark is a usage error, exit 2", async () => {
+    const { code, out, err } = await run([]);
+    assert.equal(code, 2);
+    assert.equal(out, "");
+    assert.match(err, /^error: missing benchmark: train needs one\nUsage: deno task train /);
   });
 });
 

@@ -78,7 +78,8 @@ Deno.test("createSamplesBackend()", async (t) => {
       await assert.rejects(createSamplesBackend(join(dir, "missing.jsonl")), {
         name: "NotFound",
         message: `Cannot read samples as "${join(dir, "missing.jsonl")}" does not exist: pass ` +
-          `--model samples:PATH with a JSONL of {"task_id", "completion" | "solution"} lines`,
+          `--model samples:PATH with a JSONL of {"task_id", "completion" | "solution"} lines, ` +
+          `a bigcode generations.json or an EvalPlus samples folder`,
       });
     });
   } finally {

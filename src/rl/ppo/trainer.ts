@@ -260,7 +260,7 @@ async function loadSplit(options: TrainOptions, split: string): Promise<LoadedTa
     ...(options.data === undefined ? {} : { data: options.data }),
     ...(options.allowUnverified ? { allowUnverified: true } : {}),
   });
-  const selected = selectTasks(loaded, {
+  const selected = await selectTasks(loaded, {
     ...(options.limit === undefined ? {} : { limit: options.limit }),
     ...(options.filter === undefined ? {} : { filter: options.filter }),
   });

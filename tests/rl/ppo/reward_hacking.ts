@@ -6,30 +6,51 @@
  * controller; print first-20 and last-20 means of reward, syntax rate, characters written, KL
  * and beta. The runs' curves are on the leaderboard's training pages.
  *
- * Run: deno task experiment:hacking [--iterations 150] [--reports reports] [--seed 0]
+ * Run: deno task experiment:hacking [--iterations 150] [--reports reports] [--seed 0]; `--help`
+ * says what each does.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { type CommandSpec, integer, type Parsed, runCommand } from "../../../src/cli/_args.ts";
 import { type PpoConfig, ppoConfig } from "../../../src/rl/ppo/config.ts";
 import type { TrainLogEntry } from "../../../src/rl/ppo/record.ts";
 import { REWARD_RECIPES } from "../../../src/rl/ppo/rewards.ts";
-import { train } from "../../../src/rl/ppo/trainer.ts";
+import { train, type TrainResult } from "../../../src/rl/ppo/trainer.ts";
 import { F_COMPLETION, F_TASKS, FUNCTION_ALPHABET, writeTinyModel } from "./_tiny.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
+/** The `experiment:hacking` command line. */
+export const EXPERIMENT_HACKING = {
+  name: "experiment:hacking",
+  summary: "The reward-hacking experiment at toy scale: trains the same tiny random policy twice " +
+    "to continue `def f(x): return` (reference `x*2+1`), once with a syntax-only reward " +
+    "and fixed KL 0.05, once with the PPOCoder recipe (compile + AST match + data-flow match) " +
+    "and the adaptive KL controller; prints first-20 and last-20 means of reward, syntax rate, " +
+    "characters written, tokens, ast_match, KL and beta, and the last completions. Each run " +
+    "starts fresh in <reports>/training/f-completion-<run>-s<seed>/, where the leaderboard's " +
+    "training pages show its curves.",
   options: {
-    iterations: { type: "string", default: "150" },
-    reports: { type: "string", default: "reports" },
-    seed: { type: "string", default: "0" },
+    iterations: {
+      type: "string",
+      value: "N",
+      help: "PPO iterations of each run (default 150)",
+    },
+    reports: {
+      type: "string",
+      value: "DIR",
+      help: "reports root; each run is written to DIR/training/<run> (default reports)",
+    },
+    seed: {
+      type: "string",
+      value: "S",
+      help: "seed of the tiny model's weights, data order and sampling (default 0)",
+    },
   },
-});
+} as const satisfies CommandSpec;
 
+/** The settings the two runs share; the seed and iterations come from the command line. */
 const BASE: Partial<PpoConfig> = {
-  iterations: Number(values.iterations),
   batchTasks: 8,
   samplesPerTask: 1,
   minibatches: 2,
@@ -40,7 +61,6 @@ const BASE: Partial<PpoConfig> = {
   maxNewTokens: 12,
   targetApproxKl: 0,
   checkpointEvery: 1000,
-  seed: Number(values.seed),
 };
 
 const RUNS: Record<string, Partial<PpoConfig>> = {
@@ -60,11 +80,9 @@ const RUNS: Record<string, Partial<PpoConfig>> = {
   },
 };
 
-const model = await Deno.makeTempDir({ prefix: "reward-hacking-" });
-await writeTinyModel(model, Number(values.seed), FUNCTION_ALPHABET);
 const mean = (xs: readonly TrainLogEntry[], f: (e: TrainLogEntry) => number) =>
   xs.reduce((s, e) => s + f(e), 0) / xs.length;
-const fields: [string, (e: TrainLogEntry) => number][] = [
+const FIELDS: [string, (e: TrainLogEntry) => number][] = [
   ["reward", (e) => e.rewardMean],
   ["syntax", (e) => e.syntaxRate],
   ["chars written", (e) => e.writtenChars],
@@ -73,23 +91,42 @@ const fields: [string, (e: TrainLogEntry) => number][] = [
   ["kl/seq", (e) => e.kl],
   ["beta", (e) => e.beta],
 ];
-for (const [name, config] of Object.entries(RUNS)) {
-  const started = performance.now();
-  const result = await train({
-    benchmark: F_COMPLETION,
-    model,
-    tasks: F_TASKS,
-    evaluate: false,
-    fresh: true,
-    reportsDir: values.reports,
-    runName: `f-completion-${name}-s${values.seed}`,
-    workers: 2,
-    config: ppoConfig({ ...BASE, ...config }),
-  });
-  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+
+async function main({ values }: Parsed<typeof EXPERIMENT_HACKING>): Promise<number> {
+  const iterations = integer("iterations", values.iterations, 1) ?? 150;
+  const seed = integer("seed", values.seed) ?? 0;
+  const reportsDir = values.reports ?? "reports";
+  const model = await Deno.makeTempDir({ prefix: "reward-hacking-" });
+  try {
+    await writeTinyModel(model, seed, FUNCTION_ALPHABET);
+    for (const [name, config] of Object.entries(RUNS)) {
+      const started = performance.now();
+      const result = await train({
+        benchmark: F_COMPLETION,
+        model,
+        tasks: F_TASKS,
+        evaluate: false,
+        fresh: true,
+        reportsDir,
+        runName: `f-completion-${name}-s${seed}`,
+        workers: 2,
+        config: ppoConfig({ ...BASE, iterations, seed, ...config }),
+      });
+      await printRun(name, result, (performance.now() - started) / 1000);
+    }
+  } finally {
+    await Deno.remove(model, { recursive: true });
+  }
+  return 0;
+}
+
+/** First-20 and last-20 means of each field, and the run's last four completions. */
+async function printRun(name: string, result: TrainResult, seconds: number): Promise<void> {
   const [first, last] = [result.log.slice(0, 20), result.log.slice(-20)];
-  console.log(`${name} (${result.log.length} iterations, ${seconds} s): ${join(result.runDir)}`);
-  for (const [label, f] of fields) {
+  console.log(
+    `${name} (${result.log.length} iterations, ${seconds.toFixed(0)} s): ${join(result.runDir)}`,
+  );
+  for (const [label, f] of FIELDS) {
     console.log(
       `  ${label.padEnd(14)} first 20 ${mean(first, f).toFixed(3).padStart(8)}   last 20 ${
         mean(last, f).toFixed(3).padStart(8)
@@ -102,4 +139,5 @@ for (const [name, config] of Object.entries(RUNS)) {
   );
   console.log(`  last completions: ${lastRaw.join(" ")}`);
 }
-await Deno.remove(model, { recursive: true });
+
+if (import.meta.main) await runCommand(EXPERIMENT_HACKING, main);
