@@ -12,8 +12,7 @@
  *    installed); the difference is what the HTTP layer adds (SandboxFusion states < 100 ms for its
  *    lite isolation).
  *
- * Usage: deno task perf:service [--workers N] [--mbpp PATH] [--codexglue DIR] [--compile-limit N]
- *        [--requests N] [--concurrency N] [--repeat N] [--json]
+ * Usage: `deno task perf:service --help`.
  *
  * @module
  */
@@ -21,12 +20,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { getBenchmark } from "../../benchmarks/mod.ts";
 import { createExecutor } from "../../sandbox/mod.ts";
 import { createRemoteExecutor } from "../../sandbox/remote.ts";
 import type { ExecuteRequest, Executor } from "../../sandbox/types.ts";
 import { runBenchmark } from "../run.ts";
+import { type CommandSpec, integer, type Parsed, runCommand } from "./_args.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const SHARED = join(REPO, "../shared/datasets");
@@ -195,21 +194,44 @@ function latencyLine(l: Latency): string {
     `p99 ${l.p99.toFixed(2)} ms`;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      workers: { type: "string" },
-      mbpp: { type: "string", default: join(SHARED, "mbpp/mbpp.jsonl") },
-      codexglue: { type: "string", default: join(SHARED, "codexglue-code-to-code-trans") },
-      "compile-limit": { type: "string", default: "500" },
-      requests: { type: "string", default: "200" },
-      concurrency: { type: "string", default: "8" },
-      repeat: { type: "string", default: "1" },
-      json: { type: "boolean" },
+/** The `perf:service` command line. */
+export const PERF_SERVICE = {
+  name: "perf:service",
+  summary: "Measures the sandbox service against the in-process executor on this machine, with " +
+    "the same workers: MBPP gold programs (in-process, remote executor, /run_code), a " +
+    "compile-mode bench (CodeXGLUE C#), and the per-request overhead of /run_code directly and " +
+    "through haproxy. The variants take turns; run it with nice -n 10 on a shared machine.",
+  options: {
+    workers: { type: "string", value: "N", help: "workers each side (default: CPU cores)" },
+    mbpp: { type: "string", value: "PATH", help: "mbpp.jsonl (default ../shared/datasets/mbpp)" },
+    codexglue: {
+      type: "string",
+      value: "DIR",
+      help: "CodeXGLUE code-to-code-trans folder (default ../shared/datasets/...)",
     },
-  });
-  const workers = Number(values.workers ?? navigator.hardwareConcurrency);
+    "compile-limit": {
+      type: "string",
+      value: "N",
+      help: "tasks of the compile-mode bench (default 500)",
+    },
+    requests: { type: "string", value: "N", help: "sequential requests per latency (default 200)" },
+    concurrency: { type: "string", value: "N", help: "/run_code requests at once (default 8)" },
+    repeat: { type: "string", value: "N", help: "rounds of the throughput variants (default 1)" },
+    json: { type: "boolean", help: "print the results as JSON too" },
+  },
+} as const satisfies CommandSpec;
+
+async function measure({ values: given }: Parsed<typeof PERF_SERVICE>): Promise<number> {
+  const values = {
+    ...given,
+    mbpp: given.mbpp ?? join(SHARED, "mbpp/mbpp.jsonl"),
+    codexglue: given.codexglue ?? join(SHARED, "codexglue-code-to-code-trans"),
+    "compile-limit": String(integer("compile-limit", given["compile-limit"], 1) ?? 500),
+    requests: String(integer("requests", given.requests, 1) ?? 200),
+    concurrency: String(integer("concurrency", given.concurrency, 1) ?? 8),
+    repeat: String(integer("repeat", given.repeat) ?? 1),
+  };
+  const workers = integer("workers", values.workers, 1) ?? navigator.hardwareConcurrency;
   const codes = mbppPrograms(values.mbpp);
   const rates: Rate[] = [];
   const latencies: Latency[] = [];
@@ -277,6 +299,7 @@ async function main(): Promise<void> {
   const overhead = latencies[1]!.p50 - latencies[0]!.p50;
   console.log(`  HTTP overhead per request (p50): ${overhead.toFixed(2)} ms`);
   if (values.json) console.log(JSON.stringify({ rates, latencies, overheadMs: overhead }));
+  return 0;
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await runCommand(PERF_SERVICE, measure);
