@@ -85,7 +85,8 @@ export async function mergeShards(
     filter: config.filter,
     ...(config.limit === null ? {} : { limit: config.limit }),
     shots: config.shots,
-    sampling: config.sampling,
+    // Where the shards' sampling was unknown (gold code, a samples file), the replay says so too.
+    sampling: "unknown" in config.sampling ? { n: config.sampling.n } : config.sampling,
     k: config.k,
     ...(preset === undefined ? {} : { limitsPreset: preset }),
     ...explicitLimits(first.provenance.isolation.limits, preset),
@@ -151,9 +152,11 @@ function withShardProvenance(report: Report, group: ShardGroup): Report {
 /** A backend that has nothing to generate: every sample is in the shards' records. */
 function replayBackend(group: ShardGroup): ModelBackend {
   const reports = group.shards.map((s) => s.report);
+  const { sampling } = reports[0]!.config;
   const requests = reports.reduce((total, r) => total + (r.usage?.requests ?? 0), 0);
   return {
     identity: reports[0]!.config.model,
+    ...("unknown" in sampling ? { samplingSource: sampling.unknown } : {}),
     yieldsCode: true,
     generate: (request) =>
       Promise.reject(

@@ -213,7 +213,8 @@ Deno.test({
       });
       await t.step("merge refuses an incomplete set of shards", async () => {
         const runs = await findShardRuns([join(root, "shards")]);
-        assert.throws(() => groupShards(runs.slice(1)), {
+        const withoutFirst = runs.filter((run) => run.report.config.shard!.index !== 0);
+        assert.throws(() => groupShards(withoutFirst), {
           name: "RangeError",
           message: /shards are missing or repeated: missing 0, repeated none/,
         });
