@@ -145,7 +145,6 @@ async function compileRate(label: string, options: Record<string, unknown>): Pro
       model: "reference",
       reportsDir: reports,
       fresh: true,
-      k: [1],
       ...options,
     });
     const { executions, seconds } = result.report.throughput;
