@@ -123,7 +123,8 @@ export const LANGUAGES = {
     },
     check: JAVAC,
     build: JAVAC,
-    run: ["{java}", ...JVM_FLAGS, "-Xmx{heapMb}m", "-Xss64m", "-cp", ".", "Main"],
+    // -ea: Java `assert` statements run, as in SandboxFusion and MultiPL-E (off, they pass silently).
+    run: ["{java}", ...JVM_FLAGS, "-ea", "-Xmx{heapMb}m", "-Xss64m", "-cp", ".", "Main"],
     outOfMemory: /^(Exception in thread "[^"\n]*" )?java\.lang\.OutOfMemoryError/m,
     rlimitData: false,
   },

@@ -17,6 +17,7 @@ import { countLines } from "./util/jsonl.ts";
 import { LOCK_FILE, lockRunFolder, type RunLock } from "./util/run_lock.ts";
 import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
+import { createRemoteExecutor } from "../sandbox/remote.ts";
 import { createModelBackend } from "./models/registry.ts";
 import { sampleCode, sampleParses, samplePrompt } from "./sample_path.ts";
 import { selectTaskIds } from "./task_selection.ts";
@@ -45,6 +46,15 @@ export interface RunOptions {
   readonly isolation?: IsolationMode;
   readonly workers?: number;
   readonly limits?: Partial<Limits>;
+  /** Judge through these sandbox service replicas (`deno task sandbox serve`), not in-process. */
+  readonly sandboxUrls?: readonly string[];
+  /** Run only the tasks at positions `index`, `index + count`, ... of the selection. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** An executor and a backend the caller owns, used instead of new ones (`deno task merge`). */
+  readonly executor?: Executor;
+  readonly backend?: ModelBackend;
+  /** Called with the run folder before generation starts (the merge fills it with shards'). */
+  readonly onRunDir?: (runDir: string) => Promise<void>;
   /** Backend options passed through (`--api`, `--base-url`, ...). */
   readonly backendOptions?: Readonly<Record<string, string>>;
   /** Root of run folders. @default "reports" */
@@ -116,7 +126,7 @@ export async function runBenchmark(
   const startedAt = new Date().toISOString();
   await assertDataExists(options.data);
   const all = await benchmark.load(loadOptions(options));
-  const created = await createModelBackend(
+  const created = options.backend ?? await createModelBackend(
     options.model ?? "reference",
     { ...options.backendOptions },
     options.log === undefined ? {} : { log: options.log },
@@ -128,20 +138,24 @@ export async function runBenchmark(
     const loaded = await selectTasks(all, options, covered);
     assertTasks(benchmark, loaded);
     const preset = options.limitsPreset ?? benchmark.limitsPreset ?? "ppocoder";
-    const executor = await createExecutor({
+    const executorOptions = {
       ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
       ...(options.workers === undefined ? {} : { workers: options.workers }),
       limits: { ...presetExecutorLimits(preset), ...options.limits },
       languages: [...new Set(loaded.tasks.map((t) => t.language))],
-    });
+    };
+    const executor = options.executor ??
+      (options.sandboxUrls?.length
+        ? await createRemoteExecutor({ ...executorOptions, urls: options.sandboxUrls })
+        : await createExecutor(executorOptions));
     try {
       const prepared = (await benchmark.prepare?.(loaded, executor)) ?? loaded;
       return await runStages(benchmark, prepared, backend, executor, options, startedAt);
     } finally {
-      await executor.close();
+      if (executor !== options.executor) await executor.close();
     }
   } finally {
-    await backend.close();
+    if (created !== options.backend) await backend.close();
   }
 }
 
@@ -178,6 +192,7 @@ async function runStages(
   const key = comparabilityKey(keyFields);
   const runDir = runDirOf(options, benchmark, key, config);
   using _lock = await takeRunDir(runDir, options.fresh ?? false);
+  await options.onRunDir?.(runDir);
   options.onStart?.(await runStart(runDir, loaded.tasks.length, sampling.n));
   const tasksById = new Map(loaded.tasks.map((t) => [t.id, t]));
   const { samples, generated, tokens } = await generate(
@@ -208,7 +223,11 @@ async function runStages(
       finishedAt: new Date().toISOString(),
       host: hostInfo(),
       toolchains: executor.toolchains,
-      isolation: { mode: executor.isolation, limits: executor.limits },
+      isolation: {
+        mode: executor.isolation,
+        limits: executor.limits,
+        ...(executor.notes?.length ? { notes: executor.notes } : {}),
+      },
       workers: executor.workers,
     },
     config,
@@ -302,7 +321,9 @@ export async function selectTasks(
     split: loaded.split,
     ...(covered === undefined ? {} : { covered }),
   });
-  return { ...loaded, tasks: chosen.slice(0, options.limit ?? Infinity) };
+  const { index, count } = options.shard ?? { index: 0, count: 1 };
+  const shard = chosen.slice(0, options.limit ?? Infinity).filter((_, i) => i % count === index);
+  return { ...loaded, tasks: shard };
 }
 
 /** What defines a task for the comparability key: its content as the model and judge see it. */
@@ -383,6 +404,7 @@ function runConfig(
       ...(judging.goldMs === undefined ? {} : { goldMs: judging.goldMs }),
     },
     k: loaded.tasks.every((t) => t.check.kind === "compile") ? [] : k,
+    ...(options.shard ? { shard: options.shard } : {}),
   };
 }
 

@@ -156,6 +156,20 @@ export const BENCH = {
       section: SANDBOX,
       help: "stdout and stderr a program may write before it is stopped",
     },
+    "sandbox-url": {
+      type: "string",
+      value: "URL[,URL...]",
+      section: SANDBOX,
+      help: "judge through sandbox service replicas (deno task sandbox serve), or a proxy in " +
+        "front of them (then set --workers to their total)",
+    },
+    shard: {
+      type: "string",
+      value: "I/N",
+      section: SANDBOX,
+      help: "run only tasks I, I+N, I+2N, ... of the selection (0-based); deno task merge " +
+        "joins the shards' runs into the single run's report",
+    },
     reports: {
       type: "string",
       value: "DIR",
@@ -225,6 +239,8 @@ export async function benchArgs({ values, positionals }: Parsed<typeof BENCH>): 
     ...optional("isolation", choice("sandbox", values.sandbox, ["bwrap", "none"])),
     ...optional("workers", integer("workers", values.workers, 1)),
     limits: limits(values),
+    ...optional("sandboxUrls", list(values["sandbox-url"])),
+    ...optional("shard", shard(values.shard)),
     ...optional("reportsDir", values.reports),
     ...(values.fresh ? { fresh: true } : {}),
     ...optional("storedOutputBytes", integer("stored-output-bytes", values["stored-output-bytes"])),
@@ -259,6 +275,20 @@ function limits(values: BenchValues): Partial<Limits> {
     ...optional("processes", integer("processes", values.processes, 1)),
     ...optional("outputBytes", integer("output-bytes", values["output-bytes"], 1)),
   };
+}
+
+/** `--shard I/N`: tasks I, I+N, ... of the selection, 0 <= I < N. */
+export function shard(text: string | undefined): RunOptions["shard"] {
+  if (text === undefined) return undefined;
+  const parts = text.split("/");
+  const [index, count] = parts.map((part) => part.trim() === "" ? NaN : Number(part));
+  const valid = parts.length === 2 && Number.isInteger(index) && Number.isInteger(count);
+  if (!valid || index! < 0 || index! >= count!) {
+    throw new UsageError(
+      `--shard must be I/N with 0 <= I < N, e.g. 0/4: current value is "${text}"`,
+    );
+  }
+  return { index: index!, count: count! };
 }
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {

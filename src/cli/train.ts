@@ -18,6 +18,7 @@ import {
   didYouMean,
   existingPath,
   integer,
+  list,
   number,
   pairs,
   type Parsed,
@@ -307,6 +308,12 @@ export const TRAIN = {
       section: RUN,
       help: "concurrent sandbox executions (default: CPU cores)",
     },
+    "sandbox-url": {
+      type: "string",
+      value: "URL[,URL...]",
+      section: RUN,
+      help: "reward (and evaluate) through sandbox service replicas (deno task sandbox serve)",
+    },
     json: {
       type: "boolean",
       section: RUN,
@@ -363,6 +370,7 @@ export async function trainArgs({ values, positionals }: Parsed<typeof TRAIN>): 
     ...optional("backend", choice("backend", values.backend, BACKENDS)),
     ...optional("isolation", choice("sandbox", values.sandbox, ["bwrap", "none"])),
     ...optional("workers", integer("workers", values.workers, 1)),
+    ...optional("sandboxUrls", list(values["sandbox-url"])),
   };
   return { options, json: values.json ?? false };
 }

@@ -25,7 +25,12 @@ export interface Provenance {
     readonly deno: string;
   };
   readonly toolchains: readonly ToolchainInfo[];
-  readonly isolation: { readonly mode: IsolationMode; readonly limits: Limits };
+  readonly isolation: {
+    readonly mode: IsolationMode;
+    readonly limits: Limits;
+    /** How isolation degraded, or where it ran (a remote sandbox service). */
+    readonly notes?: readonly string[];
+  };
   /** Executor workers. */
   readonly workers: number;
 }
@@ -76,6 +81,8 @@ export interface RunConfig {
   readonly limits?: LimitsChoice;
   /** k values of pass@k. */
   readonly k: readonly number[];
+  /** Set when this run is one shard of a larger one (`--shard index/count`). */
+  readonly shard?: { readonly index: number; readonly count: number };
   /** Where the run came from when it was not judged here (`deno task import`). */
   readonly imported?: ImportedFrom;
 }

@@ -14,6 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import { basename, join, relative, resolve } from "node:path";
 import { createExecutor } from "../../../sandbox/mod.ts";
+import { createRemoteExecutor } from "../../../sandbox/remote.ts";
 import { harnessVersion, hostInfo } from "../../report/provenance.ts";
 import { runBenchmark, selectTasks } from "../../run.ts";
 import { JsonlAppender } from "../../util/jsonl.ts";
@@ -79,6 +80,8 @@ export interface TrainOptions {
   readonly isolation?: IsolationMode;
   readonly workers?: number;
   readonly limits?: Partial<Limits>;
+  /** Reward (and evaluate) through these sandbox service replicas instead of in-process. */
+  readonly sandboxUrls?: readonly string[];
   readonly log?: (line: string) => void;
   readonly onIteration?: (entry: TrainLogEntry) => void;
 }
@@ -140,12 +143,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   await truncateLog(join(runDir, TRAIN_LOG_FILE), state.iteration);
   await truncateLog(join(runDir, ROLLOUTS_FILE), state.iteration);
-  const executor = await createExecutor({
+  const executorOptions = {
     ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     languages: [...new Set(loaded.tasks.map((t) => t.language))],
-  });
+  };
+  const executor = options.sandboxUrls?.length
+    ? await createRemoteExecutor({ ...executorOptions, urls: options.sandboxUrls })
+    : await createExecutor(executorOptions);
   try {
     let record = await initialRecord(options, runDir, loaded, policy, executor, backend, state);
     const ctx: IterationContext = {
@@ -344,7 +350,11 @@ async function initialRecord(
       finishedAt: now,
       host: hostInfo(),
       toolchains: executor.toolchains,
-      isolation: { mode: executor.isolation, limits: executor.limits },
+      isolation: {
+        mode: executor.isolation,
+        limits: executor.limits,
+        ...(executor.notes?.length ? { notes: executor.notes } : {}),
+      },
       workers: executor.workers,
     },
     status: "running",
@@ -380,6 +390,7 @@ async function evaluate(
     ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
     ...(options.workers === undefined ? {} : { workers: options.workers }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.sandboxUrls === undefined ? {} : { sandboxUrls: options.sandboxUrls }),
     reportsDir,
     log,
   });
