@@ -14,7 +14,7 @@ import { forEachConcurrently, sampleKey } from "./generate.ts";
 import { judgeSample } from "./sample_path.ts";
 import type { Benchmark } from "../benchmarks/benchmark.ts";
 import type { Executor } from "../sandbox/types.ts";
-import type { Execution, Sample, SampleResult, Task } from "./types.ts";
+import type { Sample, SampleResult, Task } from "./types.ts";
 
 /** File name of the execution records in a run folder. */
 export const EXECUTIONS_FILE = "executions.jsonl";
