@@ -83,7 +83,8 @@ export function stepStatus(
 
 function timedOut(step: StepResult, limits: Limits): boolean {
   if (step.timedOut || step.cpuExceeded || step.cpuMs > limits.cpuMs) return true;
-  const byRlimit = step.signal === SIGXCPU ||
+  // A Python program is its namespace's init, which dies of a signal N by exit status 128 + N.
+  const byRlimit = step.signal === SIGXCPU || step.exitCode === 128 + SIGXCPU ||
     (step.signal === SIGKILL && !step.oomKilled && step.outputExceeded === null);
   return byRlimit && step.cpuMs >= limits.cpuMs / 2;
 }

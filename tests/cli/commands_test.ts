@@ -40,7 +40,10 @@ async function task(
     stderr: "piped",
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+  // Deno's own note while another `deno task` holds node_modules' lock (these run at once) is
+  // not the command's output.
+  const stderr = decode(output.stderr).replace(/^Blocking waiting for file lock on [^\n]*\n/gm, "");
+  return { code: output.code, stdout: decode(output.stdout), stderr };
 }
 
 /** A stack frame line, as Deno prints one. */

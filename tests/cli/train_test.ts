@@ -1,3 +1,4 @@
+import { BENCHMARKS } from "../../benchmarks/mod.ts";
 import assert from "node:assert/strict";
 import { execute, parseCommand, UsageError } from "../../src/cli/_args.ts";
 import { progressLine, TRAIN, trainArgs } from "../../src/cli/train.ts";
@@ -115,8 +116,9 @@ Deno.test("trainArgs()", async (t) => {
     );
     await refuses(
       ["mbp", "--model", MODEL],
-      'unknown benchmark "mbp" (did you mean mbpp?): use one of mbpp, apps, codesearchnet, ' +
-        "codexglue-translation, humaneval, xlcost",
+      `unknown benchmark "mbp" (did you mean mbpp?): use one of ${
+        Object.keys(BENCHMARKS).join(", ")
+      }`,
     );
     await refuses(
       ["mbpp", "--model", MODEL, "--rollout", "vllm"],
