@@ -146,6 +146,22 @@ Deno.test("detokenizeXlcost() puts back what the format loses", async (t) => {
   });
 });
 
+Deno.test("the compile service takes a header included again after its precompiled one", () =>
+  withExecutor(["cpp"], async (executor) => {
+    // XLCoST's C++ often has <iostream> first, then <bits/stdc++.h>, which includes it again.
+    for (
+      const includes of [
+        "#include <iostream>\n#include <bits/stdc++.h>",
+        "#include <bits/stdc++.h>\n#include <bits/stdc++.h>",
+        "#include <bits/stdc++.h>\n#include <iostream>",
+      ]
+    ) {
+      const code = `${includes}\nusing namespace std ;\nint main ( ) { cout << 1 ; }\n`;
+      const result = await executor.execute({ language: "cpp", mode: "compile", code });
+      assert.equal(result.status, "passed", `${includes}: ${result.stderr}`);
+    }
+  }));
+
 Deno.test({
   name: "XLCoST's own lines with each fixed case compile (real data)",
   ignore: !hasShared("datasets/xlcost"),
