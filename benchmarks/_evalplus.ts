@@ -401,7 +401,10 @@ export function evalPlusRequest(
   return {
     language: "python",
     mode: "test",
-    code: `${driver()}\n\n${call}\n`,
+    // The check runs as the program's harness: it passes only when it ran to its end, so a
+    // sample that ends the process early (os._exit(0) inside the exec) fails.
+    code: driver(),
+    harness: `${call}\n`,
     limits: { wallMs: ms, cpuMs: ms, memoryMb: EVALPLUS_LIMITS.memoryMb },
   };
 }
