@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { JsonlAppender, readJsonl } from "./util/jsonl.ts";
 import { forEachConcurrently, sampleKey } from "./generate.ts";
+import { judgeSample } from "./sample_path.ts";
 import type { Benchmark } from "../benchmarks/benchmark.ts";
 import type { Executor } from "../sandbox/types.ts";
 import type { Sample, SampleResult, Task } from "./types.ts";
@@ -54,10 +55,7 @@ export async function judgeSamples(
   try {
     await forEachConcurrently(pending, executor.workers * 2, async (sample) => {
       const task = tasks.get(sample.taskId)!;
-      const execution = benchmark.judge(
-        task,
-        await executor.execute(benchmark.request(task, sample.code)),
-      );
+      const execution = await judgeSample(benchmark, executor, task, sample.code);
       const result: SampleResult = { taskId: sample.taskId, index: sample.index, execution };
       await appender.append(result);
       byKey.set(sampleKey(sample.taskId, sample.index), result);

@@ -16,8 +16,7 @@ import { writeFileAtomic } from "./util/atomic_write.ts";
 import { canonicalJson, sha256 } from "./util/hash.ts";
 import { createExecutor } from "../sandbox/mod.ts";
 import { createModelBackend } from "./models/registry.ts";
-import { sanitize } from "./models/sanitize.ts";
-import { parsesCleanly } from "./metrics/syntax_rate.ts";
+import { sampleCode, sampleParses, samplePrompt } from "./sample_path.ts";
 import type { Benchmark, LoadedTasks } from "../benchmarks/benchmark.ts";
 import type { ModelBackend, Sampling } from "./models/backend.ts";
 import type { Executor, IsolationMode, Limits } from "../sandbox/types.ts";
@@ -182,11 +181,7 @@ async function syntaxCounts(
 ): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (const sample of samples) {
-    const request = benchmark.request(tasks.get(sample.taskId)!, sample.code);
-    const program = request.harness === undefined
-      ? request.code
-      : `${request.code}\n\n${request.harness}`;
-    const ok = await parsesCleanly(program, request.language);
+    const ok = await sampleParses(benchmark, tasks.get(sample.taskId)!, sample.code);
     counts.set(sample.taskId, (counts.get(sample.taskId) ?? 0) + (ok ? 1 : 0));
   }
   return counts;
@@ -308,14 +303,12 @@ function generate(
   return generateSamples(tasks, backend, {
     runDir,
     sampling,
-    prompt: (task) => benchmark.prompt(task, { shots }),
+    prompt: (task) => samplePrompt(benchmark, task, shots),
     toCode: (task, raw, isProgram) =>
-      isProgram ? raw : sanitize(raw, {
-        language: task.language,
+      sampleCode(benchmark, task, raw, {
         style: backend.style ?? "completion",
         stop: sampling.stop,
-        ...(task.entryPoint === undefined ? {} : { entryPoint: task.entryPoint }),
-        ...(benchmark.completesPrompt ? { prompt: task.prompt } : {}),
+        isProgram,
       }),
     onProgress: (done, total) => options.onProgress?.("generate", done, total),
   });

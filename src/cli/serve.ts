@@ -7,6 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { createApp } from "../leaderboard/app.ts";
+import { createTrainingRuns } from "../leaderboard/training.ts";
 import { createFolderStore } from "../report/store.ts";
 
 const USAGE = `Usage: deno task serve [--reports DIR] [--port N] [--hostname HOST]
@@ -59,7 +60,9 @@ async function main(args: readonly string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const app = createApp(createFolderStore(options.reports));
+  const app = createApp(createFolderStore(options.reports), {
+    training: createTrainingRuns(options.reports),
+  });
   const server = Deno.serve({
     port: options.port,
     hostname: options.hostname,

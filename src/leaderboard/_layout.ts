@@ -72,7 +72,7 @@ export function page(title: string, body: Html): Html {
       </head>
       <body>
         <header class="top"><a class="brand" href="/">ppocoder leaderboard</a>
-    <a href="/">Benchmarks</a><a href="/api/boards">JSON API</a></header>
+    <a href="/">Benchmarks</a><a href="/training">Training</a><a href="/api/boards">JSON API</a></header>
         <main>
     ${body}
         </main>

@@ -43,6 +43,7 @@ import {
 } from "./_data.ts";
 import { page } from "./_layout.ts";
 import { runPage, taskPage } from "./_run_page.ts";
+import { addTrainingRoutes, type TrainingRuns } from "./training.ts";
 
 /** Options of {@linkcode createApp}. */
 export interface AppOptions {
@@ -52,6 +53,8 @@ export interface AppOptions {
   readonly rowsPerGroup?: number;
   /** Tasks per page of a run's outcomes. @default 100 */
   readonly tasksPerPage?: number;
+  /** Training runs, served under `/training` when given. */
+  readonly training?: TrainingRuns;
 }
 
 /** The leaderboard app over `store`; it holds no state of its own beyond the store. */
@@ -125,6 +128,8 @@ export function createApp(store: ReportStore, options: AppOptions = {}): Hono {
     const comparison = await compareFromQuery(store, c);
     return c.json(comparisonJson(comparison), comparison.comparable ? 200 : 409);
   });
+
+  if (options.training) addTrainingRoutes(app, options.training);
 
   app.notFound((c) => errorResponse(c, 404, `Cannot find page "${c.req.path}"`));
   app.onError((error, c) => {

@@ -197,6 +197,15 @@ export class CausalLm {
 
   /** Logits, hidden states and the grown cache for new tokens. */
   forward(input: ForwardInput): ForwardOutput {
+    const { hidden, cache } = this.hiddenStates(input);
+    return { logits: this.logits(hidden), hidden, cache };
+  }
+
+  /**
+   * Final-norm hidden states `[b, t, hidden]` and the grown cache, without the logits: PPO's
+   * scoring passes take logits only at the response positions, which saves most of the memory.
+   */
+  hiddenStates(input: ForwardInput): Omit<ForwardOutput, "logits"> {
     const [b, t] = input.inputIds.shape;
     const past = input.cache?.[0]?.key.shape[2] ?? 0;
     const mask = input.attentionMask ?? tf.ones([b, past + t], "int32");
@@ -228,7 +237,7 @@ export class CausalLm {
         ...(input.cache ? { cache: input.cache } : {}),
       },
     );
-    return { logits: this.logits(hidden), hidden, cache };
+    return { hidden, cache };
   }
 
   /** Logits `[b, t, vocab]` from final hidden states `[b, t, hidden]`. */
