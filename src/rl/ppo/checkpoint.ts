@@ -36,12 +36,15 @@ export function checkpointDir(runDir: string, iteration: number): string {
   return join(runDir, "checkpoints", `iter-${String(iteration).padStart(6, "0")}`);
 }
 
-/** Writes a checkpoint atomically (a temporary folder, then a rename); returns its folder. */
-export async function saveCheckpoint(
+/**
+ * Writes a checkpoint atomically (a temporary folder, then a rename); returns its folder. The
+ * state is PPO's {@linkcode TrainerState} or SFT's, which has no KL controller.
+ */
+export async function saveCheckpoint<S extends { readonly iteration: number } = TrainerState>(
   runDir: string,
   policy: ActorCritic,
   adam: Adam,
-  state: TrainerState,
+  state: S,
   tokenizerFrom: string,
 ): Promise<string> {
   const final = checkpointDir(runDir, state.iteration);
@@ -73,10 +76,13 @@ export async function latestCheckpoint(runDir: string): Promise<string | undefin
 }
 
 /** Reads a checkpoint's trainer state and restores the optimizer from it. */
-export async function loadTrainerState(dir: string, adam: Adam): Promise<TrainerState> {
-  const state = JSON.parse(
-    await Deno.readTextFile(join(dir, "trainer_state.json")),
-  ) as TrainerState;
+export async function loadTrainerState<
+  S extends { readonly optimizerSteps: number } = TrainerState,
+>(
+  dir: string,
+  adam: Adam,
+): Promise<S> {
+  const state = JSON.parse(await Deno.readTextFile(join(dir, "trainer_state.json"))) as S;
   const path = join(dir, "optimizer.safetensors");
   adam.load(existsSync(path) ? await readSafetensors(path) : new Map(), state.optimizerSteps);
   return state;
