@@ -28,7 +28,7 @@ import type { Benchmark } from "../../../benchmarks/benchmark.ts";
 import { findToolchain } from "../../../sandbox/mod.ts";
 import { samplePrompt } from "../../sample_path.ts";
 import type { Task } from "../../types.ts";
-import { zipEntries } from "./_zip.ts";
+import { zipEntries } from "../../util/zip.ts";
 
 /** The kinds of corpus (see the module doc). */
 export const CORPUS_KINDS = ["files", "jsonl", "lines", "bench", "stdlib"] as const;

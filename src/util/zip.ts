@@ -1,6 +1,6 @@
 /**
  * Reads the files of a zip archive (PKWARE APPNOTE 6.3: end of central directory, central
- * directory, local headers; stored or deflated entries), enough for a JDK's `lib/src.zip`. Zip64
+ * directory, local headers; stored or deflated entries), enough for a JDK's `lib/src.zip` and a Python wheel. Zip64
  * archives are refused with a message.
  *
  * @module
