@@ -138,6 +138,8 @@ export interface ReadCorpusOptions {
   readonly benchmark?: (name: string) => Benchmark;
   /** Dataset file or folder for `bench:` corpora (as `--data` of bench). */
   readonly data?: string;
+  /** Accept a dataset whose sha256 is not the pinned one (as `--allow-unverified`). */
+  readonly allowUnverified?: boolean;
 }
 
 /** Reads one corpus. */
@@ -231,6 +233,7 @@ async function walk(dir: string): Promise<string[]> {
   for await (const entry of Deno.readDir(dir)) entries.push(entry);
   for (const entry of entries.sort((a, b) => compare(a.name, b.name))) {
     const path = join(dir, entry.name);
+    if (entry.isDirectory && skipped(`${path}/`)) continue;
     if (entry.isDirectory) out.push(...await walk(path));
     else if (entry.isFile) out.push(path);
   }
@@ -273,6 +276,7 @@ async function readBenchmark(spec: CorpusSpec, options: ReadCorpusOptions): Prom
   const loaded = await benchmark.load({
     ...(split === undefined ? {} : { split }),
     ...(options.data === undefined ? {} : { data: options.data }),
+    ...(options.allowUnverified ? { allowUnverified: true } : {}),
   });
   const items = loaded.tasks.map((task): CorpusItem => {
     const prompt = samplePrompt(benchmark, task);
