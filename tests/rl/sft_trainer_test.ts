@@ -22,7 +22,7 @@ const TINY = {
   tie_word_embeddings: true,
 };
 
-async function options(runDir: string, configPath: string, steps: number): Promise<SftOptions> {
+function options(runDir: string, configPath: string, steps: number): SftOptions {
   const config = sftConfig({
     init: "random",
     model: configPath,
@@ -51,7 +51,7 @@ Deno.test("trainSft() from scratch on the fixture corpus", async (t) => {
   const root = await Deno.makeTempDir({ prefix: "sft-test-" });
   const configPath = join(root, "tiny.json");
   await Deno.writeTextFile(configPath, JSON.stringify(TINY));
-  const full = await trainSft(await options(join(root, "full"), configPath, 30));
+  const full = await trainSft(options(join(root, "full"), configPath, 30));
 
   await t.step("learns: the training loss falls by more than a nat, held-out below uniform", () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -100,10 +100,10 @@ Deno.test("trainSft() from scratch on the fixture corpus", async (t) => {
 
   await t.step("resumes after a stop with the same steps as an uninterrupted run", async () => {
     const dir = join(root, "resumed");
-    const first = await trainSft({ ...(await options(dir, configPath, 30)), stopAfter: 14 });
+    const first = await trainSft({ ...options(dir, configPath, 30), stopAfter: 14 });
     assert.equal(first.record.step, 14);
     assert.equal(first.record.status, "running");
-    const second = await trainSft(await options(dir, configPath, 30));
+    const second = await trainSft(options(dir, configPath, 30));
     assert.equal(second.resumedFrom, 10);
     assert.equal(second.record.status, "finished");
     assert.deepEqual(second.log.map((e) => e.step), full.log.map((e) => e.step));
@@ -115,7 +115,7 @@ Deno.test("trainSft() from scratch on the fixture corpus", async (t) => {
   });
 
   await t.step("refuses to resume with a changed configuration", async () => {
-    const changed = await options(join(root, "full"), configPath, 30);
+    const changed = options(join(root, "full"), configPath, 30);
     await assert.rejects(
       () => trainSft({ ...changed, config: { ...changed.config, learningRate: 5e-3 } }),
       {
