@@ -25,6 +25,14 @@ export { DatasetError, resolveDatasetFile, type ResolveOptions } from "./benchma
 export { DEFAULT_SAMPLING, runBenchmark, type RunOptions, type RunResult } from "./src/run.ts";
 export { type GenerateOptions, generateSamples } from "./src/generate.ts";
 export { type JudgeOptions, type JudgeResult, judgeSamples } from "./src/judge.ts";
+export {
+  judgeSample,
+  sampleCode,
+  sampleParses,
+  samplePrompt,
+  writtenPart,
+} from "./src/sample_path.ts";
+export { type PpoConfig, ppoConfig, train, type TrainOptions } from "./src/rl/mod.ts";
 export { meanPassAtK, passAtK } from "./src/metrics/pass_at_k.ts";
 export * from "./src/metrics/mod.ts";
 export { createModelBackend, MODEL_BACKENDS } from "./src/models/registry.ts";

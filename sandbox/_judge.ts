@@ -1,7 +1,8 @@
 /**
- * Turns what the launcher saw into an {@linkcode Execution}. Only what the launcher's handler
- * observed itself (wait status, resource usage, its own kills, the OOM counter) and what the
- * program's process said before the program started (a SyntaxError) decide a status; what a
+ * Turns what the launcher saw into an {@linkcode Execution}. Only what the launcher observed
+ * itself (wait status, resource usage, its own kills, the OOM counter, a trusted init's report)
+ * and what the program's process said before the program started (a SyntaxError) decide a
+ * status; what a
  * program can write (its exit code, stdout, stderr, the exception class it reports) never
  * improves one. The rules, in order, for a step:
  *

@@ -109,6 +109,7 @@ export class Zygote {
   readonly #pending: Pending[] = [];
   #nextId = 1;
   #alive = true;
+  #seccomp = false;
   #stderr = "";
   #encoder = new TextEncoder();
 
@@ -128,7 +129,7 @@ export class Zygote {
       failed = reject;
     });
     this.#ready.catch(() => {});
-    const stdout = this.#readLines(ready);
+    const stdout = this.#readFrames(ready);
     const stderr = this.#readStderr();
     this.#done = Promise.all([stdout, stderr, this.#child.status]).then(() => {
       this.#alive = false;
@@ -148,6 +149,11 @@ export class Zygote {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Whether the launcher filters its programs' system calls (known once it is ready). */
+  get seccomp(): boolean {
+    return this.#seccomp;
   }
 
   /** Requests sent and not yet answered. */
@@ -198,44 +204,35 @@ export class Zygote {
     clearTimeout(timer);
   }
 
-  async #readLines(ready: () => void): Promise<void> {
-    const decoder = new TextDecoder();
-    // Parts of the line being read: an answer with many large outputs comes in many chunks, and
-    // is joined once.
-    let parts: string[] = [];
+  /** Reads the launcher's frames (see {@linkcode decodeAnswer}) as they arrive. */
+  async #readFrames(ready: () => void): Promise<void> {
+    const reader = new FrameReader();
     for await (const chunk of this.#child.stdout) {
-      let text = decoder.decode(chunk, { stream: true });
-      let newline;
-      while ((newline = text.indexOf("\n")) >= 0) {
-        parts.push(text.slice(0, newline));
-        text = text.slice(newline + 1);
-        const line = parts.join("");
-        parts = [];
-        if (line.trim()) this.#onLine(line, ready);
+      for (const frame of reader.push(chunk)) this.#onFrame(frame, ready);
+      if (reader.failed) {
+        this.#stderr += `\nunreadable launcher output: ${reader.failed}`;
+        this.kill();
+        return;
       }
-      if (text) parts.push(text);
     }
   }
 
-  #onLine(line: string, ready: () => void): void {
-    let message: {
-      ready?: boolean;
-      id?: number;
-      steps?: StepResult[];
-      files?: Record<string, string>;
-      error?: string;
-    };
+  #onFrame(frame: Frame, ready: () => void): void {
+    let message: RawAnswer;
     try {
-      message = JSON.parse(line);
+      message = JSON.parse(new TextDecoder().decode(frame.json));
     } catch {
-      this.#stderr += `\nunreadable launcher line: ${line.slice(0, 200)}`;
+      this.#stderr += `\nunreadable launcher answer`;
       this.kill();
       return;
     }
-    if (message.ready) return ready();
+    if (message.ready) {
+      this.#seccomp = message.seccomp === true;
+      return ready();
+    }
     const pending = this.#pending[0];
-    if (!pending || (message.id !== pending.id && message.id !== undefined)) {
-      this.#stderr += `\nunexpected launcher answer: ${line.slice(0, 200)}`;
+    if (!pending || message.id !== pending.id) {
+      this.#stderr += `\nunexpected launcher answer: ${JSON.stringify(message).slice(0, 200)}`;
       this.kill();
       return;
     }
@@ -244,8 +241,12 @@ export class Zygote {
     this.#arm();
     if (message.error !== undefined || !message.steps) {
       pending.reject(new Error(`Launcher failed the request: ${message.error}`));
-    } else {
-      pending.resolve({ steps: message.steps, ...(message.files ? { files: message.files } : {}) });
+      return;
+    }
+    try {
+      pending.resolve(decodeAnswer(message, frame.blobs));
+    } catch (error) {
+      pending.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
@@ -264,10 +265,12 @@ export class Zygote {
 
 /**
  * One request as the launcher reads it: a header line `<id> <json bytes> <blob bytes>`, the
- * JSON, then the blobs (file contents and the harness) that the JSON points into by offset. The
- * launcher copies the request into a memory file without parsing it, so that the bytes never
- * enter its own heap (which every later execution inherits), and the harness stays out of the
- * program's memory until the program has run.
+ * JSON, then the blobs (file contents, each step's stdin and the harness) that the JSON points
+ * into by offset. The launcher splices the request into a sealed memory file and parses only the
+ * JSON (commands, limits, offsets): the blobs go to their places in the kernel, so that no code,
+ * test or input enters its heap (which every later execution inherits), and the harness stays
+ * out of the program's memory until the program has run. Answers come back the same way, each
+ * step's stdout and stderr as blobs.
  */
 export function encodeRequest(
   id: number,
@@ -288,9 +291,11 @@ export function encodeRequest(
     ...place(content),
   }));
   const harness = request.harness === undefined ? undefined : place(request.harness);
-  const steps = request.steps.map(({ harness: runsHarness, ...step }) =>
-    runsHarness && harness ? { ...step, harness } : step
-  );
+  const steps = request.steps.map(({ harness: runsHarness, stdin, ...step }) => ({
+    ...step,
+    ...(stdin ? { stdin: place(stdin) } : {}),
+    ...(runsHarness && harness ? { harness } : {}),
+  }));
   const json = encoder.encode(JSON.stringify({
     id,
     boxMb: request.boxMb,
@@ -310,4 +315,90 @@ export function encodeRequest(
     at += blob.length;
   }
   return frame;
+}
+
+/** One frame of the launcher's output: `<id> <json bytes> <blob bytes>\n`, JSON, blobs. */
+interface Frame {
+  readonly json: Uint8Array;
+  readonly blobs: Uint8Array;
+}
+
+/** What a frame's JSON holds (steps without their outputs, which are blobs). */
+interface RawAnswer {
+  readonly ready?: boolean;
+  readonly seccomp?: boolean;
+  readonly id?: number;
+  readonly error?: string;
+  readonly steps?: (Omit<StepResult, "stdout" | "stderr"> & {
+    readonly stdoutBytes: number;
+    readonly stderrBytes: number;
+  })[];
+  readonly files?: readonly { readonly name: string; readonly length: number }[];
+}
+
+/** Splits the launcher's byte stream into frames. */
+class FrameReader {
+  #buffer: Uint8Array = new Uint8Array(0);
+  /** Why the stream cannot be read further, once it cannot. */
+  failed: string | null = null;
+
+  *push(chunk: Uint8Array): Generator<Frame> {
+    this.#buffer = concat(this.#buffer, chunk);
+    while (this.failed === null) {
+      const newline = this.#buffer.indexOf(10);
+      if (newline < 0) {
+        if (this.#buffer.length > 64) this.failed = "a frame header longer than 64 bytes";
+        return;
+      }
+      const header = new TextDecoder().decode(this.#buffer.subarray(0, newline));
+      const [, jsonBytes, blobBytes] = header.split(" ").map(Number);
+      if (!Number.isSafeInteger(jsonBytes) || !Number.isSafeInteger(blobBytes)) {
+        this.failed = `a bad frame header "${header.slice(0, 64)}"`;
+        return;
+      }
+      const end = newline + 1 + jsonBytes! + blobBytes!;
+      if (this.#buffer.length < end) return;
+      const json = this.#buffer.slice(newline + 1, newline + 1 + jsonBytes!);
+      const blobs = this.#buffer.slice(newline + 1 + jsonBytes!, end);
+      this.#buffer = this.#buffer.slice(end);
+      yield { json, blobs };
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
+
+/** Puts each step's stdout and stderr (and the fetched files) back from the frame's blobs. */
+function decodeAnswer(message: RawAnswer, blobs: Uint8Array): ZygoteAnswer {
+  const decoder = new TextDecoder();
+  let at = 0;
+  const take = (length: number) => {
+    if (at + length > blobs.length) throw new Error("Launcher answer shorter than it says");
+    const part = blobs.subarray(at, at + length);
+    at += length;
+    return part;
+  };
+  const steps = (message.steps ?? []).map(({ stdoutBytes, stderrBytes, ...step }) => ({
+    ...step,
+    stdout: decoder.decode(take(stdoutBytes)),
+    stderr: decoder.decode(take(stderrBytes)),
+  }));
+  if (!message.files) return { steps };
+  const files: Record<string, string> = {};
+  for (const { name, length } of message.files) files[name] = encodeBase64(take(length));
+  return { steps, files };
+}
+
+function encodeBase64(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
 }

@@ -180,7 +180,10 @@ class PoolExecutor implements Executor {
     for (let index = 0; index < this.workers; index++) {
       this.#slots.push(new Slot(index, () => this.#launch(index)));
     }
-    await Promise.all(this.#slots.map((slot) => slot.zygote()));
+    const zygotes = await Promise.all(this.#slots.map((slot) => slot.zygote()));
+    if (isolation === "bwrap" && !zygotes.every((zygote) => zygote.seccomp)) {
+      this.notes.push(`no seccomp filter for this architecture (${Deno.build.arch})`);
+    }
   }
 
   async execute(request: ExecuteRequest): Promise<Execution> {

@@ -1,40 +1,41 @@
 """ppocoder sandbox launcher ("zygote"): one per executor worker.
 
 Started once per worker (inside bubblewrap unless isolation is "none"), it pre-imports common
-standard-library modules and then serves requests. A request holds the files of one execution
-and its steps (a compile, the runs). The processes, from the most trusted to the program:
+standard-library modules and then serves requests. A request holds the files of one execution and
+its steps (a compile, the runs). The processes, from the most trusted to the program:
 
-  zygote  root in the worker's bwrap (no network, read-only system). It never parses a request:
-    |     it copies each request's bytes from its pipe into a memory file, forks a handler, and
-    |     copies the handler's answer to its own pipe with sendfile(), so that its heap, which
-    |     every later execution inherits through fork, never holds another execution's code,
-    |     tests or output. The next request waits in the pipe, not in memory.
-    H     the request's handler: PID 1 of a fresh PID namespace, in fresh mount and IPC
-    |     namespaces with a fresh /proc, and the execution's own tmpfs at /box. Trusted: it
-    |     watches every step (wall clock, total CPU time of every process, output, the OOM
-    |     counter), kills what is left of a step with kill(-1), reaps everything, and writes
-    |     the answer. Everything the handler knows, it saw itself; the program cannot write to
-    |     it, signal it or read its memory (it is root, the program is not).
-    P     one process per step: sets the rlimits, drops to the worker's unprivileged uid and
-          gid (no capabilities, no_new_privs), installs the seccomp filter, then runs the
-          program: Python in-process (no exec: the interpreter and its imports are already
-          warm), anything else by execve().
+  zygote  root in the worker's bwrap (no network, read-only system). It splices each request from
+    |     its pipe into a sealed memory file and parses only the request's JSON (commands, limits,
+    |     offsets); the files, each step's stdin and the tests are blobs that go to their places
+    |     with sendfile(), and each step's stdout and stderr come back to the Deno side the same
+    |     way, so that its heap, which every later execution inherits through fork, never holds
+    |     another execution's code, tests, inputs or output (the next request waits in the pipe).
+    |     It is the judge's eye: it watches each step (wall clock; CPU time of all the step's
+    |     processes together, every 50 ms; output size), kills it, reaps it, and reads its wait
+    |     status, resource usage and the memory cgroup's OOM counter itself.
+    X     per step, PID 1 of a fresh PID namespace, in fresh mount and IPC namespaces with a fresh
+    |     /proc. For an exec'd program, X is a trusted init (root) that forks the program, reaps
+    |     every process and reports the program's wait status through a pipe the program never
+    |     holds. For Python, X is the program itself (no exec: the interpreter and its imports
+    |     are already warm, which is what makes a Python step cheap).
+    P     the program's process: sets the rlimits, drops to the worker's unprivileged uid and gid
+          (no capabilities, no_new_privs, not dumpable), installs the seccomp filter, then runs
+          the program. When X ends, the kernel kills everything left in its namespace.
 
-What P tells the handler before the program starts (an exec failure, a Python SyntaxError) goes
+What P tells the zygote before the program starts (an exec failure, a Python SyntaxError) goes
 through a pipe that P closes before the program runs (for an exec'd program, close-on-exec does
-it). After that, P can only say "the tests ran to their end", with a token that the handler makes
-after the fork and passes through a pipe that P reads only once the tests (the request's
-`harness`, read from the request's memory file only after the program's own top-level code has
-finished) have run to their end; its other messages never improve a verdict. Neither the token
-nor the tests are in P's memory, files, stdin or environment while the program's own code runs.
-
-When the handler exits the kernel kills everything left in its PID namespace, and its mounts
-(the execution's /box) go with its mount namespace, so no execution sees another's files.
+it). After that, P can only say, besides the class of an uncaught exception (which never improves
+a verdict), that the tests ran to their end, with a token that the zygote makes after the fork
+and passes through a pipe that P reads only once the tests (the request's `harness`, read from
+the sealed request file only after the program's own top-level code has finished) have returned.
+Neither the token nor the tests are in P's memory, files, stdin or environment while the
+program's own code runs.
 
 The Deno side (sandbox/_zygote.ts) owns policy; this file only carries steps out. Standard
-library only, Python >= 3.9, Linux.
+library only, Python >= 3.10, Linux.
 """
 
+import _signal
 import atexit
 import ctypes
 import fcntl
@@ -65,6 +66,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
 MS_REC, MS_PRIVATE = 0x4000, 1 << 18
+MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -175,50 +177,68 @@ _DENIED = {
 
 def seccomp_program(machine=None):
     """The classic-BPF filter for this architecture, as bytes, or None where it has no table.
-    Checks the architecture first (a 32-bit or x32 system call would have other numbers)."""
+    Checks the architecture first (a 32-bit or x32 system call would have other numbers); every
+    denied call jumps to one shared return, which keeps the filter short (the kernel compiles it
+    again for every step)."""
     table = _DENIED.get(machine or platform.machine())
     if table is None:
         return None
     ld, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
+    x86 = table["audit_arch"] == 0xC000003E
+    eperm = list(table["eperm"].values())
+    enosys = list(table["enosys"].values()) + [table["clone3"]]
+    # Layout: header, one jump per denied call, the clone check, then the shared returns.
+    checks = (1 if x86 else 0) + len(eperm) + len(enosys)
+    first_check = 4
+    clone_at = first_check + checks
+    allow_at = clone_at + 4
+    eperm_at, enosys_at = allow_at + 1, allow_at + 2
     ins = []
 
     def op(code, k, jt=0, jf=0):
         ins.append(struct.pack("HBBI", code, jt, jf, k))
 
+    def to(target):
+        return target - len(ins) - 1
+
     op(ld, 4)  # seccomp_data.arch
     op(jeq, table["audit_arch"], 1, 0)
     op(ret, SECCOMP_RET_KILL_PROCESS)
     op(ld, 0)  # seccomp_data.nr
-    if table["audit_arch"] == 0xC000003E:
-        op(jge, 0x40000000, 0, 1)  # the x32 ABI
-        op(ret, SECCOMP_RET_ERRNO | EPERM)
-    for number in table["eperm"].values():
-        op(jeq, number, 0, 1)
-        op(ret, SECCOMP_RET_ERRNO | EPERM)
-    for number in list(table["enosys"].values()) + [table["clone3"]]:
+    if x86:
+        op(jge, 0x40000000, to(eperm_at), 0)  # the x32 ABI
+    for number in eperm:
+        op(jeq, number, to(eperm_at), 0)
+    for number in enosys:
         # clone3 passes its flags in memory, out of the filter's reach: ENOSYS makes the C
         # library fall back on clone(), whose flags are checked below (Docker does the same).
-        op(jeq, number, 0, 1)
-        op(ret, SECCOMP_RET_ERRNO | ENOSYS)
-    op(jeq, table["clone"], 0, 3)
+        op(jeq, number, to(enosys_at), 0)
+    assert len(ins) == clone_at
+    op(jeq, table["clone"], 0, to(allow_at))
     op(ld, 16)  # args[0], low 32 bits: the flags
-    op(jset, CLONE_NAMESPACES, 0, 1)
-    op(ret, SECCOMP_RET_ERRNO | EPERM)
+    op(jset, CLONE_NAMESPACES, to(eperm_at), 0)
     op(ret, SECCOMP_RET_ALLOW)
+    assert len(ins) == allow_at
+    op(ret, SECCOMP_RET_ALLOW)
+    op(ret, SECCOMP_RET_ERRNO | EPERM)
+    op(ret, SECCOMP_RET_ERRNO | ENOSYS)
     return b"".join(ins)
 
 
-def _install_seccomp(program):
-    count = len(program) // 8
-    buffer = ctypes.create_string_buffer(program, len(program))
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
-    fprog = SockFprog(count, ctypes.addressof(buffer))
-    _check(
-        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0), "seccomp"
-    )
+class _Seccomp:
+    """A filter ready to install (built once in the zygote; each step installs it as is)."""
+
+    def __init__(self, program):
+        self.buffer = ctypes.create_string_buffer(program, len(program))
+        self.fprog = _SockFprog(len(program) // 8, ctypes.addressof(self.buffer))
+        self.pointer = ctypes.byref(self.fprog)
+
+    def install(self):
+        _check(_libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self.pointer, 0, 0), "seccomp")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +302,7 @@ def _drop_privileges(config):
 
 
 class Box:
-    """The private work dir of one execution (in the handler's own mount namespace)."""
+    """The private work dir of one execution: a fresh tmpfs, unmounted afterwards."""
 
     def __init__(self, config, size_mb):
         self.config = config
@@ -310,20 +330,24 @@ class Box:
             os.close(fd)
 
     def remove(self):
-        if self.config.isolation != "bwrap":  # bwrap: the mount goes with the handler
+        if self.config.isolation == "bwrap":
+            _check(_libc.umount2(BOX.encode(), MNT_DETACH), "umount /box")
+        else:
             import shutil
 
             shutil.rmtree(self.path, ignore_errors=True)
 
 
 def _copy_range(source_fd, offset, target_fd, length):
-    """Copies file to file in the kernel (the bytes never enter this heap)."""
+    """Copies file to file in the kernel (the bytes never enter this heap); returns `length`."""
+    total = length
     while length > 0:
         done = os.sendfile(target_fd, source_fd, offset, length)
         if done <= 0:
             raise OSError("short copy of a request file")
         offset += done
         length -= done
+    return total
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,9 +543,11 @@ def _say(fd, text):
         pass
 
 
-def _payload(config, step, limits, fds, seccomp):
+def _payload(config, step, limits, fds, seccomp, init=False):
     """P: becomes the program; never returns. `fds`: the step's stdin, stdout, stderr, the
-    pre-program pipe (close-on-exec), the post-program pipe and the request file (Python)."""
+    pre-program pipe (closed before the program runs: by close-on-exec, or by the Python
+    launcher), and for Python the post-program pipe, and with a harness the request file and
+    the token pipe. `init`: P is its namespace's PID 1 (a Python step)."""
     try:
         os.dup2(fds["stdin"], 0)
         os.dup2(fds["stdout"], 1)
@@ -532,26 +558,21 @@ def _payload(config, step, limits, fds, seccomp):
         if step.get("harness"):
             keep += [fds["request"], fds["token"]]
         _close_from(3, keep)
-        if config.isolation == "bwrap":
-            # The OOM killer takes the program before the handler and the zygote.
-            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-            os.write(fd, b"1000")
-            os.close(fd)
-        else:
-            os.setsid()
         os.chdir(step["cwd"])
         _set_limits(limits)
         _drop_privileges(config)
         if seccomp is not None:
-            _install_seccomp(seccomp)
+            seccomp.install()
         if step.get("python"):
+            if init:
+                global _POST_FD
+                _POST_FD = fds["post"]
+                for signum in _DEADLY:
+                    _signal.signal(signum, _die_by_signal)  # not signal.signal: its enums cost
             if step["env"] != _ENVIRON:  # os.environ is costly to touch in a forked child
                 os.environ.clear()
                 os.environ.update(step["env"])
             _Python.run(step, step["cwd"], fds)
-        # An exec'd program starts with the default action for every signal.
-        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ):
-            signal.signal(sig, signal.SIG_DFL)
         argv = step["argv"]
         os.execve(argv[0], argv, step["env"])
     except BaseException as exc:
@@ -559,218 +580,213 @@ def _payload(config, step, limits, fds, seccomp):
     os._exit(127)
 
 
-# ---------------------------------------------------------------------------------------------
-# The handler (H)
-
-
-class Handler:
-    """Carries out one request as PID 1 of its own PID namespace; never returns."""
-
-    def __init__(self, zygote, request_fd, json_length, answer_fd):
-        self.config = zygote.config
-        self.cgroups = zygote.cgroups
-        self.seccomp = zygote.seccomp
-        self.request_fd = request_fd
-        self.json_length = json_length
-        self.answer_fd = answer_fd
-        self.in_pidns = zygote.pidns is not None
-
-    def run(self):
-        try:
-            if self.config.isolation == "bwrap":
-                _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
-                _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
-            request = json.loads(os.pread(self.request_fd, self.json_length, 0))
-            answer = {"id": request["id"], **self.handle(request)}
-        except BaseException as exc:
-            answer = {"error": f"{type(exc).__name__}: {exc}"}
-        _write_line(self.answer_fd, answer)
-        os._exit(0)
-
-    def handle(self, request):
-        box = Box(self.config, request.get("boxMb", 256))
-        try:
-            base = self.json_length  # blob offsets count from the end of the JSON
-            for entry in request.get("files", []):
-                box.copy_in(entry["name"], self.request_fd, base + entry["offset"], entry["length"])
-            for step in request["steps"]:
-                if step.get("harness"):
-                    step["harness"] = dict(step["harness"], offset=base + step["harness"]["offset"])
-            results, used = [], 0
-            budget = request.get("outputBudget", 1 << 62)
-            for step in request["steps"]:
-                result = self.run_step(box, step, budget - used)
-                used += result.pop("outputBytes")
-                results.append(result)
-                if step.get("stopUnlessOk") and not _ok(result):
-                    break
-                if result.get("pyError") == "syntax" and request.get("stopOnSyntaxError"):
-                    break
-                if result.get("outputExceeded"):
-                    break
-            answer = {"steps": results}
-            if request.get("fetch"):
-                answer["files"] = _fetch(box.path, request["fetch"])
-            return answer
-        finally:
-            box.remove()
-
-    def run_step(self, box, step, budget):
-        limits = step["limits"]
-        tmp = os.path.join(box.path, "tmp")
-        fill = lambda text: text.replace("{box}", box.path).replace("{tmp}", tmp)  # noqa: E731
-        env = {key: fill(value) for key, value in step.get("env", {}).items()}
-        env.update(HOME=box.path, TMPDIR=tmp)
-        step = dict(step, cwd=box.path, env=env)
-        if step.get("argv"):
-            step["argv"] = [fill(arg) for arg in step["argv"]]
-        if step.get("cache"):
-            _mount_cache(self.config, step["cache"], box.path)
-        self.cgroups.apply(limits)
-        oom_before = self.cgroups.oom_kills()
-        output_limit = max(0, min(limits["outputBytes"], budget))
-        fds = {"stdin": _stdin_fd(step.get("stdin"))}
-        out_r, fds["stdout"] = _output_file("stdout")
-        err_r, fds["stderr"] = _output_file("stderr")
-        pre_r, fds["pre"] = os.pipe2(os.O_CLOEXEC)
-        python = bool(step.get("python"))
-        post_r, fds["post"] = os.pipe2(os.O_CLOEXEC) if python else (None, None)
-        harness = python and bool(step.get("harness"))
-        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if harness else (None, None)
-        fds["request"] = self.request_fd
-        os.set_blocking(pre_r, False)
-        if post_r is not None:
-            os.set_blocking(post_r, False)
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            _payload(self.config, step, limits, fds, self.seccomp)
-        for name in ("stdin", "stdout", "stderr", "pre", "post", "token"):
-            if fds[name] is not None:
-                os.close(fds[name])
-        token = None
-        if token_w is not None:
-            # Made after the fork, so that P's memory never held it before the harness reads it.
-            token = os.urandom(16).hex()
-            try:
-                os.write(token_w, token.encode())
-            except BrokenPipeError:  # P is gone already (or closed it): no token for anyone
-                pass
-            os.close(token_w)
-        try:
-            watch = self._watch(pid, (out_r, err_r), limits, output_limit, started, children_before)
-        finally:
-            for fd in (out_r, err_r):
-                os.close(fd)
-        pre = _read_all(pre_r, 65536).decode("utf-8", "replace")
-        post = _read_all(post_r, 65536).decode("utf-8", "replace") if post_r is not None else ""
-        for fd in (pre_r, post_r):
-            if fd is not None:
-                os.close(fd)
-        result = _describe(pre, post, watch, step, token)
-        result.update(oomKilled=self.cgroups.oom_kills() > oom_before)
-        return result
-
-    def _watch(self, pid, fds, limits, output_limit, started, children_before):
-        """Waits until P exits, enforcing the wall clock, the CPU time of all the step's
-        processes together and the output limit; then ends what is left of the step, reaps it
-        and reads stdout and stderr back (at most `output_limit` of each)."""
-        names = dict(zip(fds, ("stdout", "stderr")))
-        pidfd = os.pidfd_open(pid)
-        poller = select.poll()
-        poller.register(pidfd, select.POLLIN)
-        deadline = started + limits["wallMs"] / 1000
-        cpu_limit = limits["cpuMs"] / 1000
-        killed = None
-        status = usage = None
-        next_scan = started + CPU_SCAN_S
-        interval = 0.002  # output is checked at growing intervals, up to 20 ms
-
-        def end(reason):
-            nonlocal killed, status, usage
-            killed = reason
-            status, usage = self._kill_rest(pid)
-
-        try:
-            while status is None and killed is None:
-                now = time.monotonic()
-                if now >= deadline:
-                    end("timeout")
-                    break
-                if poller.poll(max(0, min(interval, deadline - now)) * 1000):
-                    status, usage = _reap(pid, block=True)
-                    break
-                interval = min(interval * 2, 0.02)
-                status, usage = _reap(pid, block=False)
-                if status is not None:
-                    break
-                for fd in fds:
-                    if os.fstat(fd).st_size > output_limit:
-                        end(f"output:{names[fd]}")
-                        break
-                if killed is None and now >= next_scan:
-                    next_scan = now + CPU_SCAN_S
-                    if _cpu_seconds(children_before, self.in_pidns, pid) > cpu_limit:
-                        end("cpu")
-        finally:
-            os.close(pidfd)
-        if killed is None:
-            self._kill_rest(pid)
-        wall = time.monotonic() - started
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = _cpu_delta(children_before, children)
-        for fd in fds:
-            if killed is None and os.fstat(fd).st_size > output_limit:
-                killed = f"output:{names[fd]}"
-        stdout = os.pread(fds[0], output_limit, 0)
-        stderr = os.pread(fds[1], output_limit, 0)
-        return {
-            "status": status,
-            "killed": killed,
-            "stdout": stdout,
-            "stderr": stderr,
-            "outputBytes": len(stdout) + len(stderr),
-            "wallMs": round(wall * 1000, 3),
-            "cpuMs": round(cpu * 1000, 3),
-            "maxRssKb": usage.ru_maxrss if usage is not None else 0,
-        }
-
-    def _kill_rest(self, pid):
-        """Kills every process of the step and reaps them all (as PID 1, kill(-1) reaches every
-        process of the namespace but this one); returns P's wait status and usage if it was
-        reaped here."""
-        if self.in_pidns:
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except OSError:
-                pass
+def _step_init(config, step, limits, fds, seccomp):
+    """PID 1 of one step's PID namespace, in fresh mount and IPC namespaces with a fresh /proc;
+    never returns. A Python step's init is the program itself (its process P); anything else
+    gets X, a trusted init that forks the program, reaps every process, and reports the
+    program's wait status through a pipe the program never holds."""
+    python = bool(step.get("python"))
+    report = fds["pre"] if python else fds["status"]
+    try:
+        if config.isolation == "bwrap":
+            _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
+            _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+            # The OOM killer takes the step's processes before the zygote (raising needs no
+            # privilege, lowering the zygote's own would).
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            os.write(fd, b"1000")
+            os.close(fd)
         else:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        found = (None, None)
+            os.setsid()
+        if step.get("cache"):
+            _mount_cache(config, step["cache"], step["cwd"])
+        if python:
+            _payload(config, step, limits, fds, seccomp, init=True)
+        # Children start with SIG_DFL for everything, as after a fresh exec.
+        for sig in (signal.SIGPIPE, signal.SIGINT, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        payload = os.fork()
+        if payload == 0:
+            _payload(config, step, limits, fds, seccomp)
+        for name in ("stdin", "stdout", "stderr", "pre"):
+            os.close(fds[name])
         while True:
             try:
-                reaped, status, usage = os.wait4(-1, 0)
+                pid, status = os.waitpid(-1, 0)
             except ChildProcessError:
-                return found
-            except InterruptedError:
-                continue
-            if reaped == pid:
-                found = (status, usage)
+                _say(report, "setup payload vanished")
+                os._exit(1)
+            if pid == payload:
+                _say(report, f"wait {status}")
+                os._exit(0)
+    except BaseException as exc:
+        _say(report, f"setup init: {exc}")
+    os._exit(1)
+
+
+# Signals whose default action ends a process; the faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE) are
+# left out, as a real fault kills even an init and a Python handler would only re-fault. SIGINT
+# keeps Python's own handler (KeyboardInterrupt); SIGPIPE and SIGXFSZ stay ignored, as Python has
+# them; SIGKILL and SIGSTOP cannot be handled.
+_DEADLY = tuple(
+    getattr(signal, name)
+    for name in (
+        "SIGHUP SIGQUIT SIGTRAP SIGABRT SIGUSR1 SIGUSR2 SIGALRM SIGTERM SIGSTKFLT SIGVTALRM "
+        "SIGPROF SIGIO SIGPWR SIGSYS SIGXCPU"
+    ).split()
+    if hasattr(signal, name)
+)
+
+
+_POST_FD = None
+
+
+def _die_by_signal(signum, frame):
+    """A PID-namespace init ignores signals it has no handler for, where any other process
+    dies: for a Python program, which is its step's init, this handler ends it instead, with the
+    shell's status for a signal (128 + its number), and says it crashed (like an uncaught
+    exception: a `runtime_error`). Installed with _signal.signal, so a program's own handlers
+    replace it."""
+    if _POST_FD is not None:
+        _say(_POST_FD, "py exception")
+    os._exit(128 + signum)
+
+
+def _watch(pid, fds, limits, output_limit, started, in_pidns):
+    """The zygote's watch over a step whose init is `pid`: waits until it exits, enforcing the
+    wall clock, the CPU time of all the step's processes together (every CPU_SCAN_S) and the
+    output limit by killing the init (which ends its whole namespace)."""
+    outputs = ((fds["stdout_r"], "stdout"), (fds["stderr_r"], "stderr"))
+    pidfd = os.pidfd_open(pid)
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    deadline = started + limits["wallMs"] / 1000
+    cpu_limit = limits["cpuMs"] / 1000
+    killed = None
+    scanned = 0.0
+    next_scan = started + CPU_SCAN_S
+    interval = 0.002  # output is checked at growing intervals, up to 20 ms
+    try:
+        while True:
+            now = time.monotonic()
+            if killed is None and now >= deadline:
+                killed = "timeout"
+            if killed is None and now >= next_scan:
+                next_scan = now + CPU_SCAN_S
+                scanned = max(scanned, _tree_cpu_seconds(pid, in_pidns))
+                if scanned > cpu_limit:
+                    killed = "cpu"
+            if killed is None:
+                over = [name for fd, name in outputs if os.fstat(fd).st_size > output_limit]
+                if over:
+                    killed = f"output:{over[0]}"
+            if killed is not None:
+                _kill_step(pid, in_pidns)
+            timeout = interval if killed else min(interval, deadline - now)
+            if poller.poll(max(0, timeout) * 1000):
+                break
+            interval = min(interval * 2, 0.02)
+    finally:
+        os.close(pidfd)
+    if not in_pidns:
+        _kill_step(pid, in_pidns)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - started
+    for fd, name in outputs:
+        if killed is None and os.fstat(fd).st_size > output_limit:
+            killed = f"output:{name}"
+    cpu = usage.ru_utime + usage.ru_stime
+    return {
+        "status": status,
+        "killed": killed,
+        "wallMs": round(wall * 1000, 3),
+        "cpuMs": round(max(cpu, scanned) * 1000, 3),
+        "maxRssKb": usage.ru_maxrss,
+    }
+
+
+def _kill_step(pid, in_pidns):
+    """Kills a step: its init (the kernel then kills the rest of its PID namespace), or without
+    a namespace its process group."""
+    try:
+        if in_pidns:
+            os.kill(pid, signal.SIGKILL)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _tree_cpu_seconds(pid, in_pidns):
+    """CPU time of a step so far: its init's (with the children it has reaped) and every other
+    live process of the step (descendants of the init, found by parent links in /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for name in os.listdir("/proc") if in_pidns else [str(pid)]:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            stats[int(name)] = (int(fields[1]), fields)
+        except (OSError, IndexError, ValueError):
+            pass
+    step = {pid}
+    grew = True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in step and child not in step:
+                step.add(child)
+                grew = True
+    total = 0
+    for member in step:
+        if member in stats:
+            fields = stats[member][1]
+            total += int(fields[11]) + int(fields[12])
+            if member == pid:
+                total += int(fields[13]) + int(fields[14])  # what the init reaped
+    return total / ticks
+
+
+class Answer:
+    """One request's answer: a header line `<id> <json bytes> <blob bytes>`, the JSON, then the
+    blobs it counts (each step's stdout and stderr, then the fetched files), copied from memory
+    files with sendfile() so that no program's output passes through the zygote's heap."""
+
+    def __init__(self, request_id):
+        self.request_id = request_id
+        self.json = {"id": request_id}
+        self.blobs = []  # (fd, length)
+
+    def add_blob(self, fd, length):
+        self.blobs.append((fd, length))
+
+    def send(self, target):
+        body = json.dumps(self.json, ensure_ascii=False).encode("utf-8", "replace")
+        total = sum(length for _, length in self.blobs)
+        head = f"{self.request_id} {len(body)} {total}\n".encode()
+        _write_all(target, head + body)
+        for fd, length in self.blobs:
+            _copy_to(fd, target, length)
+
+    def close(self):
+        for fd, _ in self.blobs:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.blobs = []
 
 
 FETCH_BYTES = 16 << 20
 
 
-def _fetch(box, paths):
-    """Files the caller asked back, base64, at most FETCH_BYTES in all; paths that leave the
-    work dir, are missing or are not regular files are left out."""
-    import base64
-
-    found, total = {}, 0
+def _fetch(box, paths, answer):
+    """Files the caller asked back, at most FETCH_BYTES in all, as blobs (copied into memory
+    files in the kernel); paths that leave the work dir, are missing or are not regular files
+    are left out."""
+    found, total = [], 0
     root = os.path.realpath(box)
     for name in paths:
         path = os.path.realpath(os.path.join(box, name))
@@ -779,47 +795,16 @@ def _fetch(box, paths):
         size = os.path.getsize(path)
         if total + size > FETCH_BYTES:
             continue
-        with open(path, "rb") as f:
-            found[name] = base64.b64encode(f.read(size)).decode("ascii")
+        copy = os.memfd_create("fetched", os.MFD_CLOEXEC)
+        source = os.open(path, os.O_RDONLY)
+        try:
+            size = _copy_range(source, 0, copy, size) if size else 0
+        finally:
+            os.close(source)
+        answer.add_blob(copy, size)
+        found.append({"name": name, "length": size})
         total += size
     return found
-
-
-def _reap(pid, block):
-    """Reaps finished processes (orphans of the step come to PID 1); returns P's wait status and
-    resource usage once P is among them, else (None, None)."""
-    flags = 0 if block else os.WNOHANG
-    while True:
-        try:
-            found, status, usage = os.wait4(-1, flags)
-        except ChildProcessError:
-            return None, None
-        if found == pid:
-            return status, usage
-        if found == 0:
-            return None, None
-        flags = os.WNOHANG if not block else flags
-
-
-def _cpu_seconds(before, in_pidns, pid):
-    """CPU time of the step so far: what its reaped processes used, plus every live one (without
-    a PID namespace, P alone: /proc shows the host's processes)."""
-    total = _cpu_delta(before, resource.getrusage(resource.RUSAGE_CHILDREN))
-    ticks = os.sysconf("SC_CLK_TCK")
-    for name in os.listdir("/proc") if in_pidns else [str(pid)]:
-        if not name.isdigit() or name == "1":
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                fields = f.read().rsplit(b")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
-def _cpu_delta(before, after):
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _mount_cache(config, name, box):
@@ -857,13 +842,12 @@ def _ok(result):
     ) and not result.get("setupError")
 
 
-def _stdin_fd(data):
-    if not data:
+def _stdin_fd(request_fd, blob):
+    """The step's stdin: a memory file filled from the request's blob in the kernel."""
+    if not blob or not blob["length"]:
         return os.open("/dev/null", os.O_RDONLY)
     fd = os.memfd_create("stdin", 0)
-    view = memoryview(data.encode("utf-8", "replace"))
-    while view:
-        view = view[os.write(fd, view):]
+    _copy_range(request_fd, blob["offset"], fd, blob["length"])
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
@@ -883,7 +867,7 @@ def _read_all(fd, limit):
 
 
 def _output_file(name):
-    """stdout or stderr of a step: a memory file, read back by the handler, and the step's end
+    """stdout or stderr of a step: a memory file, read back by the zygote, and the step's end
     of it, opened for appending. A file rather than a pipe: a writer never blocks or queues (Node
     queues pipe writes in memory when the pipe is full), so the size says all that was written.
     """
@@ -892,14 +876,13 @@ def _output_file(name):
     return fd, append
 
 
-def _describe(pre, post, watch, step, token):
-    """What the handler saw of a step. Only `pre` (written before the program started) and the
-    handler's own observations can make a status; of `post` (written while or after the
-    program ran) only the exception class and the end-of-tests token are read, and the token
-    counts only when it is the one the handler gave P (after the fork, through a pipe that P reads
-    once the harness has run to its end)."""
+def _describe(pre, post, status_text, watch):
+    """What the zygote saw of a step. A status comes only from the zygote's own observations,
+    the trusted init's report (`status_text`, for exec'd programs) and what P said before the
+    program started (`pre`); of `post` (written while or after a Python program ran) only the
+    exception class and the end-of-tests lines are read, and the caller counts an end line only
+    when it holds the token the zygote gave P after the fork."""
     killed = watch["killed"]
-    status = watch["status"]
     result = {
         "exitCode": None,
         "signal": None,
@@ -908,29 +891,31 @@ def _describe(pre, post, watch, step, token):
         "outputExceeded": killed.split(":", 1)[1] if killed and killed.startswith("output:") else None,
         "pyError": None,
         "setupError": None,
-        "ended": None,
-        "stdout": watch["stdout"].decode("utf-8", "replace"),
-        "stderr": watch["stderr"].decode("utf-8", "replace"),
-        "outputBytes": watch["outputBytes"],
         "wallMs": watch["wallMs"],
         "cpuMs": watch["cpuMs"],
         "maxRssKb": watch["maxRssKb"],
     }
+    status = watch["status"]
     for line in pre.splitlines():
         if line == "py syntax":
             result["pyError"] = "syntax"
         elif line.startswith("setup "):
             result["setupError"] = line[6:]
-    if step.get("harness") is not None and result["pyError"] != "syntax":
-        result["ended"] = token is not None and f"end {token}" in post.splitlines()
+    if status_text is not None:  # an exec'd program under a trusted init
+        payload = None
+        for line in status_text.splitlines():
+            if line.startswith("wait "):
+                payload = int(line[5:])
+            elif line.startswith("setup "):
+                result["setupError"] = line[6:]
+        if payload is None and killed is None and result["setupError"] is None:
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+            result["setupError"] = f"step init ended without a report (status {code})"
+        status = payload if payload is not None else status
     if result["pyError"] is None:
         for line in post.splitlines():
             if line in ("py assertion", "py exception", "py memory"):
                 result["pyError"] = line[3:]
-    if status is None:
-        if result["setupError"] is None and killed is None:
-            result["setupError"] = "the step's process vanished"
-        return result
     if os.WIFSIGNALED(status):
         result["signal"] = os.WTERMSIG(status)
     elif os.WIFEXITED(status):
@@ -950,7 +935,8 @@ class Zygote:
             _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
             self.pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         self.cgroups = Cgroups(config)
-        self.seccomp = seccomp_program() if config.seccomp and config.isolation == "bwrap" else None
+        program = seccomp_program() if config.seccomp and config.isolation == "bwrap" else None
+        self.seccomp = _Seccomp(program) if program is not None else None
 
     def _fork_into_namespace(self):
         if self.pidns is not None:
@@ -961,33 +947,117 @@ class Zygote:
         return os.fork()
 
     def serve(self, proto_in, proto_out):
-        buffer = bytearray(1 << 20)
         while True:
             header = _read_header(proto_in)
             if header is None:
                 return
             request_id, json_length, blob_length = header
-            request_fd = _copy_request(proto_in, json_length + blob_length, buffer)
-            answer_fd = os.memfd_create("answer", os.MFD_CLOEXEC)
-            pid = self._fork_into_namespace()
-            if pid == 0:
-                try:
-                    os.close(proto_in)
-                    os.close(proto_out)
-                    Handler(self, request_fd, json_length, answer_fd).run()
-                finally:
-                    os._exit(70)
-            os.close(request_fd)
-            _, status = os.waitpid(pid, 0)
-            size = os.fstat(answer_fd).st_size
-            if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and size > 0:
-                _copy_to(answer_fd, proto_out, size)
-            else:
-                how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else (
-                    f"exit status {os.WEXITSTATUS(status)}"
-                )
-                _write_line(proto_out, {"id": request_id, "error": f"handler died ({how})"})
-            os.close(answer_fd)
+            request_fd = _copy_request(proto_in, json_length + blob_length)
+            answer = Answer(request_id)
+            try:
+                self.handle(request_fd, json_length, answer)
+            except Exception as exc:  # one bad request must not take the worker down
+                answer.close()
+                answer = Answer(request_id)
+                answer.json["error"] = f"{type(exc).__name__}: {exc}"
+            finally:
+                os.close(request_fd)
+            try:
+                answer.send(proto_out)
+            finally:
+                answer.close()
+
+    def handle(self, request_fd, json_length, answer):
+        """Carries out one request. Its JSON holds only what the zygote needs (commands, limits,
+        offsets); the files, stdin and tests are blobs that go from the request's memory file to
+        their places in the kernel, and outputs come back the same way."""
+        request = json.loads(os.pread(request_fd, json_length, 0))
+        base = json_length  # blob offsets count from the end of the JSON
+        box = Box(self.config, request.get("boxMb", 256))
+        try:
+            for entry in request.get("files", []):
+                box.copy_in(entry["name"], request_fd, base + entry["offset"], entry["length"])
+            results, used = [], 0
+            budget = request.get("outputBudget", 1 << 62)
+            for step in request["steps"]:
+                for key in ("harness", "stdin"):
+                    if step.get(key):
+                        step[key] = dict(step[key], offset=base + step[key]["offset"])
+                result = self.run_step(box, step, request_fd, budget - used, answer)
+                used += result["stdoutBytes"] + result["stderrBytes"]
+                results.append(result)
+                if step.get("stopUnlessOk") and not _ok(result):
+                    break
+                if result.get("pyError") == "syntax" and request.get("stopOnSyntaxError"):
+                    break
+                if result.get("outputExceeded"):
+                    break
+            answer.json["steps"] = results
+            if request.get("fetch"):
+                answer.json["files"] = _fetch(box.path, request["fetch"], answer)
+        finally:
+            box.remove()
+
+    def run_step(self, box, step, request_fd, budget, answer):
+        limits = step["limits"]
+        tmp = os.path.join(box.path, "tmp")
+        fill = lambda text: text.replace("{box}", box.path).replace("{tmp}", tmp)  # noqa: E731
+        env = {key: fill(value) for key, value in step.get("env", {}).items()}
+        env.update(HOME=box.path, TMPDIR=tmp)
+        step = dict(step, cwd=box.path, env=env)
+        if step.get("argv"):
+            step["argv"] = [fill(arg) for arg in step["argv"]]
+        self.cgroups.apply(limits)
+        oom_before = self.cgroups.oom_kills()
+        output_limit = max(0, min(limits["outputBytes"], budget))
+        python = bool(step.get("python"))
+        harness = python and bool(step.get("harness"))
+        fds = {"stdin": _stdin_fd(request_fd, step.get("stdin")), "request": request_fd}
+        fds["stdout_r"], fds["stdout"] = _output_file("stdout")
+        fds["stderr_r"], fds["stderr"] = _output_file("stderr")
+        fds["pre_r"], fds["pre"] = os.pipe2(os.O_CLOEXEC)
+        fds["post_r"], fds["post"] = os.pipe2(os.O_CLOEXEC) if python else (None, None)
+        fds["token"], token_w = os.pipe2(os.O_CLOEXEC) if harness else (None, None)
+        fds["status_r"], fds["status"] = os.pipe2(os.O_CLOEXEC) if not python else (None, None)
+        for name in ("pre_r", "post_r", "status_r"):
+            if fds[name] is not None:
+                os.set_blocking(fds[name], False)
+        started = time.monotonic()
+        pid = self._fork_into_namespace()
+        if pid == 0:
+            _step_init(self.config, step, limits, fds, self.seccomp)
+        for name in ("stdin", "stdout", "stderr", "pre", "post", "token", "status"):
+            if fds[name] is not None:
+                os.close(fds[name])
+        token = None
+        if token_w is not None:
+            # Made after the fork: P's memory never held it before P reads it.
+            token = os.urandom(16).hex()
+            try:
+                os.write(token_w, token.encode())
+            except BrokenPipeError:  # P is gone already, or closed it: no token for anyone
+                pass
+            os.close(token_w)
+        watch = _watch(pid, fds, limits, output_limit, started, self.pidns is not None)
+        pre = _read_all(fds["pre_r"], 65536).decode("utf-8", "replace")
+        post = _read_all(fds["post_r"], 65536) if python else b""
+        status = None if python else _read_all(fds["status_r"], 65536).decode("utf-8", "replace")
+        for name in ("pre_r", "post_r", "status_r"):
+            if fds[name] is not None:
+                os.close(fds[name])
+        result = _describe(pre, post.decode("utf-8", "replace"), status, watch)
+        ends = [line[4:] for line in post.decode("ascii", "replace").splitlines()
+                if line.startswith("end ")]
+        result["ended"] = (token is not None and token in ends) if harness else None
+        if result["ended"] is not None and result["pyError"] == "syntax":
+            result["ended"] = None
+        result["oomKilled"] = self.cgroups.oom_kills() > oom_before
+        for name in ("stdout", "stderr"):
+            fd = fds[f"{name}_r"]
+            length = min(os.fstat(fd).st_size, output_limit)
+            answer.add_blob(fd, length)
+            result[f"{name}Bytes"] = length
+        return result
 
 
 def _read_header(fd):
@@ -1007,24 +1077,15 @@ def _read_header(fd):
     return request_id, json_length, blob_length
 
 
-def _copy_request(fd, length, buffer):
-    """Moves exactly `length` bytes from the pipe into a new memory file through `buffer`,
-    which is wiped afterwards. The file is then sealed: nobody, the program included, can change
-    the tests it holds."""
+def _copy_request(fd, length):
+    """Moves exactly `length` bytes from the pipe into a new memory file in the kernel
+    (splice), then seals it: nobody, the program included, can change the tests it holds."""
     target = os.memfd_create("request", os.MFD_ALLOW_SEALING)
-    view = memoryview(buffer)
-    try:
-        while length > 0:
-            got = os.readv(fd, [view[: min(length, len(buffer))]])
-            if got == 0:
-                raise EOFError("the request ended early")
-            rest = view[:got]
-            while rest:
-                rest = rest[os.write(target, rest):]
-            length -= got
-    finally:
-        view[:] = bytes(len(buffer))
-        view.release()
+    while length > 0:
+        moved = os.splice(fd, target, length)
+        if moved == 0:
+            raise EOFError("the request ended early")
+        length -= moved
     seals = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
     fcntl.fcntl(target, fcntl.F_ADD_SEALS, seals)
     return target
@@ -1037,6 +1098,12 @@ def _copy_to(source_fd, target_fd, size):
         if done <= 0:
             raise OSError("short answer copy")
         offset += done
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _preload():
@@ -1091,16 +1158,15 @@ def main():
     zygote = Zygote(config)
     _set_environ(config)
     _preload()
-    _write_line(
-        proto_out,
-        {
-            "ready": True,
-            "python": sys.version.split()[0],
-            "executable": sys.executable,
-            "pid": os.getpid(),
-            "seccomp": zygote.seccomp is not None,
-        },
-    )
+    ready = Answer(0)
+    ready.json = {
+        "ready": True,
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "pid": os.getpid(),
+        "seccomp": zygote.seccomp is not None,
+    }
+    ready.send(proto_out)
     zygote.serve(proto_in, proto_out)
 
 

@@ -61,7 +61,11 @@ export async function judgeSample(
 }
 
 /** Whether the program the sandbox runs for `code` (wrapping included) parses cleanly. */
-export async function sampleParses(benchmark: Benchmark, task: Task, code: string) {
+export async function sampleParses(
+  benchmark: Benchmark,
+  task: Task,
+  code: string,
+): Promise<boolean> {
   const request = benchmark.request(task, code);
   const program = request.harness === undefined
     ? request.code

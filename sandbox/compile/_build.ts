@@ -7,11 +7,12 @@
  */
 
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bwrapArgv, OPT } from "./_bwrap.ts";
 import { runCommand } from "./_run.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
+import { type CsharpReferenceNames, parseReferenceNames } from "./_csharp.ts";
 import { exists } from "../_build_cache.ts";
 
 /** How to start one language's worker. */
@@ -22,6 +23,8 @@ export interface WorkerPlan {
   readonly opt?: string;
   /** How long a start may take before it counts as failed. */
   readonly startupMs: number;
+  /** For C#: the top-level names of mcs's default references, which decide what may be batched. */
+  readonly csharpNames?: CsharpReferenceNames;
 }
 
 const BUILD_TIMEOUT_MS = 180_000;
@@ -271,9 +274,12 @@ export async function planWorker(
       const opt = await buildOnce(buildDir, "java-server", key, async (tmp) => {
         await mustRun(["javac", "-d", tmp, source], "the Java compile server");
       });
+      // The worker's whole sandbox (heap, the JVM's own memory, class files) is held to the
+      // memory limit by its cgroup; a compile that needs more heap than this fails here and is
+      // decided by the plain javac.
       const command = [
         "java",
-        `-Xmx${limits.memoryMb}m`,
+        `-Xmx${Math.max(16, Math.floor(limits.memoryMb * 3 / 4))}m`,
         "-XX:-UsePerfData",
         "-cp",
         OPT,
@@ -287,21 +293,19 @@ export async function planWorker(
     case "mcs-server": {
       const source = sourcePath("./csharp/CompileServer.cs");
       const key = (await Deno.readTextFile(source)) + toolchain;
+      const mcs = await mcsAssembly();
       const opt = await buildOnce(buildDir, "csharp-server", key, async (tmp) => {
-        await mustRun(
-          ["mcs", `-out:${join(tmp, "CompileServer.exe")}`, source],
-          "the C# compile server",
+        const server = join(tmp, "CompileServer.exe");
+        await mustRun(["mcs", `-out:${server}`, source], "the C# compile server");
+        const names = await mustRun(
+          ["mono", server, "--names", dirname(mcs)],
+          "the C# reference names",
         );
+        await Deno.writeTextFile(join(tmp, "names.txt"), names);
       });
-      const command = [
-        "mono",
-        `${OPT}/CompileServer.exe`,
-        await mcsAssembly(),
-        "/box/jobs",
-        "--",
-        ...spec.flags,
-      ];
-      return { command, opt, startupMs: 60_000 };
+      const csharpNames = parseReferenceNames(await Deno.readTextFile(join(opt, "names.txt")));
+      const command = ["mono", `${OPT}/CompileServer.exe`, mcs, "/box/jobs", "--", ...spec.flags];
+      return { command, opt, startupMs: 60_000, csharpNames };
     }
     case "gcc-server": {
       const [compiler, ...rest] = spec.plainArgv(limits);

@@ -13,8 +13,10 @@ import { bwrapArgv } from "./_bwrap.ts";
 import type { WorkerPlan } from "./_build.ts";
 import { plainCompile, type RawOutcome } from "./_plain.ts";
 import { COMPILE_SPECS, type CompileLanguage, type CompileLimits } from "./_spec.ts";
+import { csharpBatchable, csharpNamesFiles } from "./_csharp.ts";
+import type { MemoryCgroup, MemoryCgroups } from "./_memory.ts";
 import { namesOtherFiles, warmPlan } from "./_warm.ts";
-import { PersistentWorker } from "./_worker.ts";
+import { type Answer, PersistentWorker } from "./_worker.ts";
 
 /** How a verdict was reached. */
 export type VerdictSource = "cache" | "worker" | "warm" | "batch" | "plain";
@@ -30,8 +32,6 @@ export interface JobOutcome {
 /** One file to check. */
 export interface Job {
   readonly source: Uint8Array;
-  /** Whether the C# worker may compile it in a batch. */
-  readonly batchable: boolean;
   readonly resolve: (outcome: JobOutcome) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -45,12 +45,31 @@ export interface PoolOptions {
   readonly diagnosticsBytes: number;
   /** Host folder under which each worker's `/box` is made. */
   readonly tempDir: string;
+  /** Where each worker's and each plain compile's memory cgroup is made. */
+  readonly cgroups: MemoryCgroups;
 }
 
 /** Extra time a worker gets past the limit before the host kills it (its own limit acts first). */
 const GRACE_MS = 2000;
 
-const CPU_LIMIT = /CPU time limit exceeded/;
+/**
+ * Exit codes of a worker's gcc program killed for its CPU time (128 + SIGKILL or SIGXCPU, which
+ * ccserver.c and forkhook.c report, with a line in the diagnostics). The code decides, never the
+ * diagnostics: a file can print any words (`#pragma message` prints them on a line of their own).
+ */
+const CPU_KILLED = [128 + 9, 128 + 24];
+
+/**
+ * The status of a compiler's exit, judged like the plain compiler's (whose run past the
+ * wall-clock limit, however it ended, is `timedOut`: see `_plain.ts`).
+ */
+export function statusOf(outcome: RawOutcome, language: CompileLanguage): JobOutcome["status"] {
+  if (outcome.timedOut) return "timeout";
+  if (outcome.code === 0) return "compiled";
+  // Only gcc runs under a CPU-time limit; javac and mcs end at the wall-clock limit.
+  const gcc = COMPILE_SPECS[language].worker === "gcc-server";
+  return gcc && CPU_KILLED.includes(outcome.code ?? -1) ? "timeout" : "compile_error";
+}
 
 interface Ticket {
   readonly id: string;
@@ -59,13 +78,6 @@ interface Ticket {
   alone: boolean;
   /** The request line that compiles it alone (`C <id>`, or `F <id> <stub>` for a warm gcc). */
   request: string;
-}
-
-/** The status of a compiler's exit, judged like the plain compiler's. */
-export function statusOf(outcome: RawOutcome): JobOutcome["status"] {
-  if (outcome.timedOut) return "timeout";
-  if (outcome.code === 0) return "compiled";
-  return CPU_LIMIT.test(outcome.diagnostics) ? "timeout" : "compile_error";
 }
 
 /** Workers and queue of one language. */
@@ -82,6 +94,8 @@ export class LanguagePool {
   #pumpTimer: ReturnType<typeof setTimeout> | undefined;
   /** Stub folders written so far (they outlive worker restarts: the box is kept). */
   #stubs = new Set<string>();
+  /** Each worker's memory cgroup (kept across its restarts), where there are any. */
+  #cgroups = new Map<PersistentWorker, MemoryCgroup>();
 
   constructor(language: CompileLanguage, plan: WorkerPlan, options: PoolOptions) {
     this.language = language;
@@ -102,7 +116,9 @@ export class LanguagePool {
   /** Queues `job`. */
   submit(job: Job): void {
     const id = String(this.#nextId++);
-    this.#queue.push({ id, job, alone: !job.batchable, request: `C ${id}` });
+    const names = this.#plan.csharpNames;
+    const batchable = names !== undefined && csharpBatchable(job.source, names);
+    this.#queue.push({ id, job, alone: !batchable, request: `C ${id}` });
     // Pump on the next macrotask, so that the jobs of one call are taken together.
     if (this.#pumpTimer === undefined) {
       this.#pumpTimer = setTimeout(() => {
@@ -112,8 +128,10 @@ export class LanguagePool {
     }
   }
 
+  /** Starts a worker in a sandbox of its own, in a memory cgroup of the compile memory limit. */
   #addWorker(): void {
-    const box = join(this.#options.tempDir, `${this.language}-${this.#workers.length}`);
+    const name = `${this.language}-${this.#workers.length}`;
+    const box = join(this.#options.tempDir, name);
     Deno.mkdirSync(join(box, "jobs"), { recursive: true });
     const spec = COMPILE_SPECS[this.language];
     const argv = bwrapArgv(this.#plan.command, {
@@ -121,9 +139,17 @@ export class LanguagePool {
       ...(this.#plan.opt !== undefined ? { opt: this.#plan.opt } : {}),
       env: spec.env(this.#options.limits),
     });
-    const worker = new PersistentWorker(this.language, argv, box, this.#plan.startupMs);
+    const cgroup = this.#options.cgroups.make(name, this.#options.limits.memoryMb);
+    const command = cgroup?.wrap(argv) ?? argv;
+    const worker = new PersistentWorker(this.language, command, box, this.#plan.startupMs);
+    if (cgroup !== undefined) this.#cgroups.set(worker, cgroup);
     this.#workers.push(worker);
     this.#idle.push(worker);
+  }
+
+  /** The worker's OOM kills so far (0 without a memory cgroup). */
+  #oomKills(worker: PersistentWorker): number {
+    return this.#cgroups.get(worker)?.oomKills() ?? 0;
   }
 
   #pump(): void {
@@ -152,7 +178,14 @@ export class LanguagePool {
   async #process(worker: PersistentWorker, all: Ticket[]): Promise<void> {
     const spec = COMPILE_SPECS[this.language];
     const gcc = spec.worker === "gcc-server";
-    const fresh = gcc ? all.filter((t) => namesOtherFiles(t.job.source)) : [];
+    // A file that may read a file it names would find the worker's (other jobs', its own): it
+    // gets a fresh sandbox, where it finds what the plain compiler finds.
+    const names = gcc
+      ? namesOtherFiles
+      : spec.worker === "mcs-server"
+      ? csharpNamesFiles
+      : undefined;
+    const fresh = names === undefined ? [] : all.filter((t) => names(t.job.source));
     for (const t of fresh) await this.#finishFresh(t);
     const tickets = all.filter((t) => !fresh.includes(t));
     // Small files, written synchronously: cheaper than a trip through the I/O threads each.
@@ -190,11 +223,13 @@ export class LanguagePool {
   async #runBatch(worker: PersistentWorker, tickets: Ticket[]): Promise<void> {
     const ids = tickets.map((t) => t.id);
     const limit = this.#options.limits.wallMs + GRACE_MS;
+    const kills = this.#oomKills(worker);
     const result = await worker.exchange([`B ${ids.join(" ")}`], ids, limit);
+    const oom = this.#oomKills(worker) > kills;
     for (const t of tickets) {
       const answer = result.answers.get(t.id);
       if (answer === undefined) t.alone = true; // the batch failed: compile it alone
-      else await this.#finishWorker(worker, t, answer.rc, answer.wallMs, "batch");
+      else await this.#finishWorker(worker, t, answer, "batch", oom);
     }
     // What the batch could not decide (it died or ran out of time) is compiled alone.
     const leftovers = tickets.filter((t) => t.alone);
@@ -206,12 +241,14 @@ export class LanguagePool {
     while (rest.length > 0) {
       const ids = rest.map((t) => t.id);
       const limit = this.#options.limits.wallMs + GRACE_MS;
+      const kills = this.#oomKills(worker);
       const result = await worker.exchange(rest.map((t) => t.request), ids, limit);
+      const oom = this.#oomKills(worker) > kills;
       for (const t of rest) {
         const answer = result.answers.get(t.id);
         if (answer !== undefined) {
           const via = answer.path === "warm" ? "warm" : "worker";
-          await this.#finishWorker(worker, t, answer.rc, answer.wallMs, via);
+          await this.#finishWorker(worker, t, answer, via, oom);
         }
       }
       if (result.end === "ok") return;
@@ -224,18 +261,25 @@ export class LanguagePool {
     }
   }
 
+  /**
+   * Resolves a job with its worker's answer. A compile server's abnormal exit (javac 2-4, an mcs
+   * exception), and any failure in an exchange during which the OOM killer struck in the
+   * worker's cgroup (the worker's own memory, not the file's, may have caused it), are for the
+   * plain compiler.
+   */
   async #finishWorker(
     worker: PersistentWorker,
     ticket: Ticket,
-    rc: number,
-    wallMs: number,
+    answer: Answer,
     via: VerdictSource,
+    oom: boolean,
   ): Promise<void> {
+    const { rc, wallMs } = answer;
     const gcc = COMPILE_SPECS[this.language].worker === "gcc-server";
-    // A compile server's abnormal exit (javac 2-4, an mcs exception) is for the plain compiler.
     if (!gcc && rc !== 0 && rc !== 1) return await this.#finishPlain(worker, ticket);
+    if (oom && rc !== 0) return await this.#finishPlain(worker, ticket);
     const diagnostics = this.#takeDiagnostics(worker, ticket);
-    const status = statusOf({ code: rc, timedOut: false, diagnostics });
+    const status = statusOf({ code: rc, timedOut: false, diagnostics }, this.language);
     ticket.job.resolve({ status, diagnostics, wallMs, via });
   }
 
@@ -262,9 +306,10 @@ export class LanguagePool {
       limits: this.#options.limits,
       tempDir: this.#options.tempDir,
       maxOutputBytes: this.#options.diagnosticsBytes,
+      cgroups: this.#options.cgroups,
     });
     ticket.job.resolve({
-      status: statusOf(outcome),
+      status: statusOf(outcome, this.language),
       diagnostics: outcome.diagnostics,
       wallMs: performance.now() - started,
       via: "plain",

@@ -97,7 +97,9 @@ export function warmPlan(
 /**
  * What can make the compiler (or the assembler) open a file the source chooses: an include, or
  * `__has_include`, whose operand is quoted, a macro, or an angle-bracketed absolute path or one
- * that climbs with `..`; `#pragma GCC dependency`; an assembler `.incbin` or `.include`.
+ * that climbs with `..`; `#pragma GCC dependency`; an assembler `.incbin` or `.include`; and any
+ * mention of `gch`, as the worker's precompiled headers (`iostream.gch`) are on its include path
+ * only (`__has_include(<iostream.gch>)` is true there).
  */
 const NAMES_A_FILE = new RegExp(
   [
@@ -105,6 +107,7 @@ const NAMES_A_FILE = new RegExp(
     "\\bdependency\\b",
     "\\bincbin\\b",
     "\\.include\\b",
+    "gch",
   ].join("|"),
 );
 

@@ -14,12 +14,13 @@
  *   is re-checked alone.
  * - C#: one Mono process per worker drives the very mcs.exe that `/usr/bin/mcs` runs, in-process,
  *   as mcs's own Main does, resetting the compiler's static state after each compilation; files
- *   that can be wrapped in a namespace without changing their meaning ({@linkcode csharpBatchable})
- *   are compiled together, each in a namespace of its own, in rounds: a file with an error located
- *   in it fails, the rest go again, until a round compiles cleanly (they all pass). A file is
- *   declared compiled only by a clean compile, so an error mcs reports once per compilation can
- *   only delay a verdict. An internal compiler error (CS0584), an exception or an error located
- *   in no file sends the files to single compiles, and from there to the plain mcs.
+ *   that provably cannot reach outside a namespace wrapper nor have their meaning changed by it
+ *   ({@linkcode csharpBatchable}) are compiled together, each in a namespace of its own, in
+ *   rounds: a file with an error located in it fails, the rest go again, until a round compiles
+ *   cleanly (they all pass). A file is declared compiled only by a clean compile, so an error mcs
+ *   reports once per compilation can only delay a verdict. An internal compiler error (CS0584),
+ *   an exception, an error located in no file, or a round whose parse shows a file outside its
+ *   wrapper sends the files to single compiles, and from there to the plain mcs.
  * - C, C++: a worker (gcc/ccserver.c) runs, per file, the programs the gcc driver would run (the
  *   compiler proper, then as, exactly as `gcc -###` lists them) under the plain compiler's limits,
  *   from warm processes (gcc/forkhook.c): a compiler stopped after its start-up, forked per set of
@@ -53,6 +54,7 @@
 import { bwrapArgv } from "./_bwrap.ts";
 import { defaultBuildDir, planWorker } from "./_build.ts";
 import { VerdictCache, verdictKey } from "./_cache.ts";
+import { MemoryCgroups } from "./_memory.ts";
 import { plainCompile } from "./_plain.ts";
 import { type JobOutcome, LanguagePool, statusOf, type VerdictSource } from "./_pool.ts";
 import { runCommand } from "./_run.ts";
@@ -67,6 +69,7 @@ import {
 import { CompileWorkerError } from "./_worker.ts";
 
 export { COMPILE_LANGUAGES, type CompileLanguage, type CompileLimits, isCompileLanguage };
+export { csharpBatchable, type CsharpReferenceNames } from "./_csharp.ts";
 export { CompileWorkerError, type VerdictSource };
 
 /** What a compile check concluded. */
@@ -128,6 +131,8 @@ export interface CompileChecker {
   /** Toolchain identity of each prepared language (versions, as the cache key uses them). */
   readonly toolchains: Readonly<Partial<Record<CompileLanguage, string>>>;
   readonly limits: CompileLimits;
+  /** How isolation is weaker than designed here (e.g. no memory cgroup), for reports. */
+  readonly notes: readonly string[];
   check(language: CompileLanguage, code: string | Uint8Array): Promise<CompileVerdict>;
   checkMany(
     language: CompileLanguage,
@@ -156,28 +161,6 @@ function toBytes(code: string | Uint8Array): Uint8Array {
 function truncate(text: string, bytes: number): string {
   const encoded = new TextEncoder().encode(text);
   return encoded.length <= bytes ? text : new TextDecoder().decode(encoded.subarray(0, bytes));
-}
-
-const FATAL_UTF8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Whether a C# file can be compiled inside a namespace wrapper with the same meaning: valid
- * UTF-8 without a BOM, and none of what must stay at the top of a file or names the global
- * namespace (preprocessor lines, assembly or module attributes, `extern alias`, `global::`), no
- * namespace declaration (inside the wrapper, `namespace System.X` would hide the real `System`),
- * and no type named like a top-level namespace of the default references.
- */
-export function csharpBatchable(source: Uint8Array): boolean {
-  if (source[0] === 0xef && source[1] === 0xbb && source[2] === 0xbf) return false;
-  let text: string;
-  try {
-    text = FATAL_UTF8.decode(source);
-  } catch {
-    return false;
-  }
-  if (/[#\ufeff]|global\s*::|__ppo_|\bextern\s+alias\b/.test(text)) return false;
-  if (/\bnamespace\b|\[\s*(assembly|module)\s*:/.test(text)) return false;
-  return !/\b(class|struct|interface|enum)\s+(System|Microsoft|Mono)\b/.test(text);
 }
 
 /** The identity of a toolchain: the output of its version commands. */
@@ -216,6 +199,7 @@ class Checker implements CompileChecker {
   readonly toolchains: Partial<Record<CompileLanguage, string>>;
   readonly limits: CompileLimits;
   #options: CompileCheckerOptions;
+  #cgroups = MemoryCgroups.create();
   #tempDir: string;
   #cache: VerdictCache | undefined;
   #pools = new Map<CompileLanguage, Promise<LanguagePool>>();
@@ -234,6 +218,11 @@ class Checker implements CompileChecker {
     this.limits = { ...DEFAULT_COMPILE_LIMITS, ...options.limits };
     this.#tempDir = tempDir;
     if (options.cache !== false) this.#cache = new VerdictCache(options.cacheDir);
+  }
+
+  get notes(): string[] {
+    const note = this.#cgroups.note;
+    return note === undefined ? [] : [`compiles run without a memory cgroup: ${note}`];
   }
 
   async #toolchain(language: CompileLanguage): Promise<string> {
@@ -260,6 +249,7 @@ class Checker implements CompileChecker {
       takeMax: this.#options.batchSize ?? COMPILE_SPECS[language].take,
       diagnosticsBytes: this.#options.diagnosticsBytes ?? DEFAULT_DIAGNOSTICS_BYTES,
       tempDir: this.#tempDir,
+      cgroups: this.#cgroups,
     });
     this.#ready.set(language, pool);
     return pool;
@@ -341,9 +331,8 @@ class Checker implements CompileChecker {
 
   async #compile(language: CompileLanguage, source: Uint8Array): Promise<JobOutcome> {
     const pool = await this.#pool(language);
-    const batchable = language === "csharp" && csharpBatchable(source);
     return await new Promise<JobOutcome>((resolve, reject) =>
-      pool.submit({ source, batchable, resolve, reject })
+      pool.submit({ source, resolve, reject })
     );
   }
 
@@ -362,6 +351,7 @@ class Checker implements CompileChecker {
     const pools = await Promise.allSettled(this.#pools.values());
     await Promise.all(pools.map((p) => (p.status === "fulfilled" ? p.value.close() : undefined)));
     this.#pools.clear();
+    await this.#cgroups.remove();
     await Deno.remove(this.#tempDir, { recursive: true }).catch(() => {});
   }
 }
@@ -412,7 +402,7 @@ export async function plainCheck(
     limits: { ...DEFAULT_COMPILE_LIMITS, ...options.limits },
     maxOutputBytes: options.diagnosticsBytes ?? DEFAULT_DIAGNOSTICS_BYTES,
   });
-  const status = statusOf(outcome);
+  const status = statusOf(outcome, language);
   return {
     compiled: status === "compiled",
     status,

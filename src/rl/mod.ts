@@ -64,3 +64,32 @@ export {
   selectBackend,
   type SelectBackendOptions,
 } from "./tf_backend.ts";
+export { loadTrainablePolicy, type TrainablePolicy } from "./load_model.ts";
+export {
+  type AdvantageEstimator,
+  configDifferences,
+  DEFAULT_PPO_CONFIG,
+  type PpoConfig,
+  ppoConfig,
+} from "./ppo/config.ts";
+export {
+  computeGae,
+  groupAdvantages,
+  maskedMean,
+  maskedVar,
+  maskedWhiten,
+  tokenRewards,
+} from "./ppo/advantages.ts";
+export { klPerToken, type KlState, updateKl } from "./ppo/kl.ts";
+export { type LossInput, type LossOutput, ppoLoss } from "./ppo/loss.ts";
+export {
+  parseRewardSpec,
+  REWARD_RECIPES,
+  REWARD_TERMS,
+  type RewardInput,
+  type RewardTerm,
+  type RewardWeights,
+  scoreRollout,
+} from "./ppo/rewards.ts";
+export { ConfigMismatchError, train, type TrainOptions, type TrainResult } from "./ppo/trainer.ts";
+export type { TrainingRecord, TrainLogEntry } from "./ppo/record.ts";

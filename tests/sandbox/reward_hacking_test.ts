@@ -403,11 +403,17 @@ Deno.test("reward hacking: limits and the sandbox's own faults", async (t) => {
       assert.equal(execution.status, "timeout", seen(execution));
     });
     const selfHarm: Record<string, [string, ExecutionStatus[]]> = {
-      "kill(-1)": ["import os, signal\nos.kill(-1, signal.SIGKILL)", ["runtime_error"]],
-      "kill(PID 1)": ["import os, signal\nos.kill(1, signal.SIGKILL)", ["runtime_error"]],
+      // A Python program is its namespace's PID 1: signals it sends itself end it the way
+      // they would end any process (SIGKILL to itself is ignored, as for any init).
+      "kill(-1)": ["import os, signal\nos.kill(-1, signal.SIGKILL)", ["runtime_error", "passed"]],
+      "kill(PID 1)": ["import os, signal\nos.kill(1, signal.SIGKILL)", ["passed"]],
+      "SIGTERM to itself": [
+        "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)",
+        ["failed", "runtime_error"],
+      ],
       "SIGXCPU to itself, early": [
         "import os, signal\nos.kill(os.getpid(), signal.SIGXCPU)",
-        ["runtime_error"],
+        ["failed", "runtime_error"],
       ],
       "close every descriptor, exit 1": ["import os\nos.closerange(0, 1024)\nos._exit(1)", [
         "failed",

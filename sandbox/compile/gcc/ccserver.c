@@ -11,8 +11,9 @@
  *
  * and answers `<id> <exit code> <warm|plain>`: the exit code of the last program run (128 +
  * signal when one killed it) and the path that compiled it. Diagnostics go to the job's
- * diag.txt. Every compiler and assembler runs under the limits `ulimit -S -t CPU -H -t CPU+1
- * -v AS -f FSIZE` gives the plain compiler.
+ * diag.txt; its assembly and object files are removed once it is answered, and a warm program's
+ * files in /tmp when it is stopped. Every compiler and assembler runs under the limits
+ * `ulimit -S -t CPU -H -t CPU+1 -v AS -f FSIZE` gives the plain compiler.
  *
  * The compiler starts once, as the base, stopped before any header; a stub's warm compiler is
  * forked from it the first time one of the stub's jobs comes, and kept (the least recently used
@@ -201,6 +202,15 @@ static ssize_t read_line(int fd, char *line, size_t size) {
   return (ssize_t)used;
 }
 
+/* Removes the files a warm program of `key` leaves in /tmp: its log and its own output. */
+static void remove_server_files(const char *key) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "/tmp/server-%.200s.log", key);
+  unlink(path);
+  snprintf(path, sizeof path, "/tmp/stub-%.200s.s", key);
+  unlink(path);
+}
+
 /* Stops a warm program; a stub compiler's slot is taken by the last one. */
 static void stop_server(struct server *server) {
   close(server->request);
@@ -208,7 +218,10 @@ static void stop_server(struct server *server) {
   kill(server->pid, SIGKILL);
   if (server->ours) wait_for(server->pid);
   server->pid = 0;
-  if (server >= servers && server < servers + server_count) *server = servers[--server_count];
+  if (server >= servers && server < servers + server_count) {
+    remove_server_files(server->key);
+    *server = servers[--server_count];
+  }
 }
 
 static int is_broken(const char *key) {
@@ -521,6 +534,7 @@ static void parse_arguments(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   parse_arguments(argc, argv);
+  const char *object = object_file();
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
   printf("ready\n");
@@ -535,6 +549,9 @@ int main(int argc, char **argv) {
     if (strcmp(op, "F") == 0 && fields == 3 && valid_key(key)) code = compile_warm(job, key);
     const char *path = code < 0 ? "plain" : "warm";
     if (code < 0) code = compile_plain(job);
+    /* A job's outputs end with it: they would pile up in the sandbox's memory otherwise. */
+    unlink(ASM_FILE);
+    unlink(object);
     printf("%s %d %s\n", id, code, path);
   }
   while (server_count > 0) stop_server(&servers[0]);

@@ -10,6 +10,10 @@
 //
 // Compiles run on a thread with a smaller stack than the plain launcher's, so that a source deep
 // enough to overflow javac's recursion overflows here first (rc 3) and is re-checked alone.
+//
+// Each compile starts as the plain one does: javac's output folder (-d) is removed after every
+// job, so that class files neither pile up in the sandbox's memory nor outlive their job (javac
+// does not search its output folder, and each compile is a new javac context).
 
 import java.io.BufferedReader;
 import java.io.FileDescriptor;
@@ -24,7 +28,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.Stream;
 
 public final class CompileServer {
   private static final long STACK_BYTES = 512L * 1024L;
@@ -33,6 +39,8 @@ public final class CompileServer {
     int sep = Arrays.asList(args).indexOf("--");
     String jobs = args[0];
     List<String> javacArgs = Arrays.asList(args).subList(sep + 1, args.length);
+    int output = javacArgs.indexOf("-d");
+    Path classes = output < 0 ? null : Path.of(javacArgs.get(output + 1));
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
     OutputStream out = new FileOutputStream(FileDescriptor.out);
     PrintStream sink = new PrintStream(OutputStream.nullOutputStream());
@@ -46,8 +54,18 @@ public final class CompileServer {
       String id = parts[1];
       Path dir = Path.of(jobs, id);
       int rc = compile(javacArgs, dir);
+      if (classes != null) removeTree(classes);
       out.write((id + " " + rc + "\n").getBytes(StandardCharsets.UTF_8));
       out.flush();
+    }
+  }
+
+  private static void removeTree(Path root) throws Exception {
+    if (!Files.exists(root)) return;
+    try (Stream<Path> paths = Files.walk(root)) {
+      for (Path path : (Iterable<Path>) paths.sorted(Comparator.reverseOrder())::iterator) {
+        Files.delete(path);
+      }
     }
   }
 

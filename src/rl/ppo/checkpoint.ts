@@ -18,11 +18,18 @@ import type { Adam } from "./adam.ts";
 import type { PpoConfig } from "./config.ts";
 import type { KlState } from "./kl.ts";
 
-/** `trainer_state.json`. */
-export interface TrainerState {
-  /** Iterations finished. */
+/** What every trainer's `trainer_state.json` holds (PPO's and SFT's). */
+export interface CheckpointState {
+  /** Which trainer wrote it. */
+  readonly kind: string;
+  /** Iterations (PPO) or steps (SFT) finished. */
   readonly iteration: number;
   readonly optimizerSteps: number;
+}
+
+/** PPO's `trainer_state.json`. */
+export interface TrainerState extends CheckpointState {
+  readonly kind: "ppo";
   readonly kl: KlState;
   /** Tasks taken from the data order so far. */
   readonly cursor: number;
@@ -36,11 +43,8 @@ export function checkpointDir(runDir: string, iteration: number): string {
   return join(runDir, "checkpoints", `iter-${String(iteration).padStart(6, "0")}`);
 }
 
-/**
- * Writes a checkpoint atomically (a temporary folder, then a rename); returns its folder. The
- * state is PPO's {@linkcode TrainerState} or SFT's, which has no KL controller.
- */
-export async function saveCheckpoint<S extends { readonly iteration: number } = TrainerState>(
+/** Writes a checkpoint atomically (a temporary folder, then a rename); returns its folder. */
+export async function saveCheckpoint<S extends CheckpointState>(
   runDir: string,
   policy: ActorCritic,
   adam: Adam,
@@ -75,10 +79,8 @@ export async function latestCheckpoint(runDir: string): Promise<string | undefin
   return newest === undefined ? undefined : join(root, newest);
 }
 
-/** Reads a checkpoint's trainer state and restores the optimizer from it. */
-export async function loadTrainerState<
-  S extends { readonly optimizerSteps: number } = TrainerState,
->(
+/** Reads a checkpoint's trainer state (PPO's unless told) and restores the optimizer from it. */
+export async function loadTrainerState<S extends CheckpointState = TrainerState>(
   dir: string,
   adam: Adam,
 ): Promise<S> {

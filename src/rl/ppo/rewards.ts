@@ -45,28 +45,28 @@ export const REWARD_TERMS = {
   compile: {
     description:
       "PPOCoder compiler signal: +1 when the program compiles (parses, for interpreted languages), -1 when not",
-    compute: (input: RewardInput) => (infrastructureChecked(input).compiled ? 1 : -1),
+    compute: (input: RewardInput): number => (infrastructureChecked(input).compiled ? 1 : -1),
   },
   ast_match: {
     description:
       "PPOCoder AST match: CodeBLEU's syntax (subtree) match of what the model wrote against the part of the reference it had to write",
     supports: isCodeBleuLanguage,
-    compute: async (input: RewardInput) => (await structuralMatch(input)).syntax,
+    compute: async (input: RewardInput): Promise<number> => (await structuralMatch(input)).syntax,
   },
   dataflow_match: {
     description:
       "PPOCoder data-flow match: CodeBLEU's data-flow match on the same pair; 0 when the reference part has no data flow (PPOCoder's CodeBLEU copy, not counted as 1)",
     supports: isCodeBleuLanguage,
-    compute: async (input: RewardInput) => (await structuralMatch(input)).dataflow,
+    compute: async (input: RewardInput): Promise<number> => (await structuralMatch(input)).dataflow,
   },
   coderl: {
     description:
       "CodeRL tiers: +1 passed, -0.3 failed tests, -0.6 runtime error (timeout, memory or output limit included), -1 compile error",
-    compute: (input: RewardInput) => CODERL_TIERS[infrastructureChecked(input).status]!,
+    compute: (input: RewardInput): number => CODERL_TIERS[infrastructureChecked(input).status]!,
   },
   test_fraction: {
     description: "APPS test-case fraction: test cases passed over test cases run (0 when none ran)",
-    compute: (input: RewardInput) => {
+    compute: (input: RewardInput): number => {
       const { casesPassed, casesTotal } = infrastructureChecked(input);
       return casesTotal === 0 ? 0 : casesPassed / casesTotal;
     },
@@ -74,7 +74,7 @@ export const REWARD_TERMS = {
   syntax: {
     description:
       "Syntax signal: +1 when the program parses with no ERROR or MISSING node (web-tree-sitter), -1 when not",
-    compute: (input: RewardInput) => (input.syntaxOk ? 1 : -1),
+    compute: (input: RewardInput): number => (input.syntaxOk ? 1 : -1),
   },
 } as const satisfies Record<string, RewardTerm>;
 

@@ -105,6 +105,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     print: false,
   });
   const loaded = options.tasks ?? await loadSplit(options, trainSplit(options));
+  if ((options.evaluate ?? true) && loaded.split === evalSplit(options)) {
+    log(
+      `warning: training and evaluating on the same split "${loaded.split}": the eval reports measure memorisation; pass --split or --eval-split`,
+    );
+  }
   checkRewardLanguages(config.rewardWeights, new Set(loaded.tasks.map((t) => t.language)));
   const reportsDir = options.reportsDir ?? "reports";
   const runDir = join(
@@ -219,6 +224,7 @@ async function loop(
 
 function initialState(config: PpoConfig): TrainerState {
   return {
+    kind: "ppo",
     iteration: 0,
     optimizerSteps: 0,
     kl: {

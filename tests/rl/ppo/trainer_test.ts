@@ -10,6 +10,7 @@ import { readJsonl } from "../../../src/util/jsonl.ts";
 import { train, type TrainOptions } from "../../../src/rl/ppo/trainer.ts";
 import type { RolloutRecord, TrainLogEntry } from "../../../src/rl/ppo/record.ts";
 import { writeTinyModel, X_COMPILES, X_TASKS } from "./_tiny.ts";
+import { killTestOptions } from "./_train_child.ts";
 
 /** The learning test's settings (measured: about 13 s per 120-iteration run on WASM). */
 const LEARNING: Partial<PpoConfig> = {
@@ -142,6 +143,73 @@ Deno.test({
           },
         );
       });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "train() resumes after kill -9 with the same next rollouts",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await setUp();
+    try {
+      const whole = await train(killTestOptions(dir, "whole", 8, 2));
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("./_train_child.ts", import.meta.url).pathname,
+          dir,
+          "killed",
+          "8",
+          "2",
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let seen = "";
+      while (!seen.includes("iteration 5")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += value;
+      }
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel().catch(() => {});
+      const resumed = await train(killTestOptions(dir, "killed", 8, 2));
+      assert.ok(
+        resumed.resumedFrom >= 4 && resumed.resumedFrom < 8,
+        `resumed after ${resumed.resumedFrom}`,
+      );
+      const rollouts = async (run: string) =>
+        (await readJsonl<RolloutRecord>(join(dir, "reports/training", run, "rollouts.jsonl")))
+          .map((r) => `${r.iteration}:${r.row}:${r.raw}`);
+      assert.deepEqual(await rollouts("killed"), await rollouts("whole"));
+      assert.deepEqual(
+        resumed.log.map((e) => [e.iteration, e.rewardMean, e.kl.toFixed(5)]),
+        whole.log.map((e) => [e.iteration, e.rewardMean, e.kl.toFixed(5)]),
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "train() with critic warm-up leaves the policy unchanged while the value head learns",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await setUp();
+    try {
+      const { log } = await train(options(dir, { iterations: 3, criticWarmup: 2, klCoef: 0.05 }));
+      // The rollouts of iteration 3 come from the policy after two warm-up updates.
+      assert.deepEqual(log.map((e) => e.kl), [0, 0, 0]);
+      assert.ok(log.every((e) => e.valueLoss > 0));
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
