@@ -162,7 +162,7 @@ export function learningRateAt(step: number, config: SftConfig): number {
 
 /**
  * Model shapes for training from scratch, as Hugging Face `config.json` objects (`vocab_size`,
- * the special token ids and `max_position_embeddings` are set from the tokenizer and `seqLen`).
+ * the special token ids from the tokenizer, and the context to at least `seqLen`).
  * Sizes are for a 4096-token vocabulary with tied embeddings.
  */
 export const MODEL_PRESETS = {
@@ -183,6 +183,7 @@ export const MODEL_PRESETS = {
     activation_function: "gelu_new",
     layer_norm_epsilon: 1e-5,
     initializer_range: 0.02,
+    n_positions: 1024,
     tie_word_embeddings: true,
   },
 } as const satisfies Record<string, Record<string, unknown>>;
@@ -200,6 +201,8 @@ function llamaPreset(hidden: number, layers: number, heads: number, intermediate
     rms_norm_eps: 1e-5,
     rope_theta: 10000,
     initializer_range: 0.02,
+    // Rotary positions run past the training length; generation is capped here, not at seqLen.
+    max_position_embeddings: 2048,
     tie_word_embeddings: true,
     attention_bias: false,
     mlp_bias: false,
