@@ -89,7 +89,7 @@ export const DEMO: DemoSettings = {
     epochs: 2,
     minibatches: 2,
     microBatch: 4,
-    learningRate: 5e-5,
+    learningRate: 1e-4,
     temperature: 0.8,
     maxNewTokens: 128,
     maxPromptTokens: 256,
