@@ -6,6 +6,7 @@ import { parseCorpusSpec } from "../../src/rl/sft/corpus.ts";
 import type { SftTrainerState } from "../../src/rl/sft/record.ts";
 import { type SftOptions, trainSft } from "../../src/rl/sft/trainer.ts";
 import { loadTrainablePolicy } from "../../src/rl/load_model.ts";
+import { getBenchmark } from "../../benchmarks/mod.ts";
 import { fixturePath } from "../_shared.ts";
 
 const CORPUS = fixturePath("rl/sft/corpus");
@@ -112,6 +113,41 @@ Deno.test("trainSft() from scratch on the fixture corpus", async (t) => {
       second.log.map((e) => e.valLoss),
       full.log.map((e) => e.valLoss),
     );
+  });
+
+  await t.step("continues a model folder on prompt -> solution pairs (MBPP fixture)", async () => {
+    const corpora = ["bench:mbpp:all"];
+    const config = sftConfig({
+      init: "pretrained",
+      model: full.checkpoint,
+      corpora,
+      steps: 4,
+      batchSize: 2,
+      microBatch: 2,
+      seqLen: 96,
+      learningRate: 1e-3,
+      warmupSteps: 1,
+      evalEvery: 2,
+      checkpointEvery: 4,
+    });
+    const result = await trainSft({
+      config,
+      corpora: corpora.map(parseCorpusSpec),
+      read: {
+        benchmark: getBenchmark,
+        data: fixturePath("mbpp/mbpp_small.jsonl"),
+        allowUnverified: true,
+      },
+      runDir: join(root, "continued"),
+      backend: "wasm",
+      exportOnnx: false,
+    });
+    assert.equal(result.record.model.init, "pretrained");
+    assert.equal(result.record.tokenizer.trained, false);
+    assert.equal(result.record.dataset.trainRows + result.record.dataset.valRows, 8);
+    // Only the solutions count: fewer loss tokens than tokens fed.
+    assert.ok(result.log.every((e) => e.lossTokens > 0 && e.lossTokens < e.tokens));
+    assert.equal(result.record.status, "finished");
   });
 
   await t.step("refuses to resume with a changed configuration", async () => {
