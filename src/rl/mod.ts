@@ -93,3 +93,35 @@ export {
 } from "./ppo/rewards.ts";
 export { ConfigMismatchError, train, type TrainOptions, type TrainResult } from "./ppo/trainer.ts";
 export type { TrainingRecord, TrainLogEntry } from "./ppo/record.ts";
+export {
+  learningRateAt,
+  MODEL_PRESETS,
+  type SftConfig,
+  sftConfig,
+  sftConfigDifferences,
+} from "./sft/config.ts";
+export {
+  applyHeldOut,
+  type Corpus,
+  type CorpusItem,
+  type CorpusSpec,
+  type HeldOut,
+  heldOutFromTasks,
+  parseCorpusSpec,
+  readCorpus,
+} from "./sft/corpus.ts";
+export {
+  ByteLevelBpeEncoder,
+  countWords,
+  saveTokenizer,
+  tokenizerJson,
+  trainBpe,
+} from "./sft/bpe.ts";
+export {
+  SftConfigMismatchError,
+  type SftOptions,
+  type SftResult,
+  trainSft,
+} from "./sft/trainer.ts";
+export type { SftLogEntry, SftRecord, SftTrainerState } from "./sft/record.ts";
+export { findNative, loadNative, NATIVE_DIR_ENV, nativeDir } from "./native.ts";

@@ -79,7 +79,12 @@ export interface RandomModelOptions extends ModelOptions {
 function initial(spec: ParamSpec, seed: number): tf.Tensor {
   if (spec.init === "zeros") return tf.zeros(spec.shape as number[]);
   if (spec.init === "ones") return tf.ones(spec.shape as number[]);
-  return tf.randomNormal(spec.shape as number[], 0, spec.init.normal, "float32", seed);
+  return tf.randomNormal(spec.shape as number[], 0, spec.init.normal, "float32", tfSeed(seed));
+}
+
+/** TensorFlow.js takes a seed of 0 as none (`Math.random()`): 0 becomes -1, a fixed seed. */
+export function tfSeed(seed: number): number {
+  return seed === 0 ? -1 : seed;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

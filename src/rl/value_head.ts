@@ -47,7 +47,8 @@ export class ValueHead {
   static random(hiddenSize: number, options: ValueHeadOptions = {}): ValueHead {
     const bound = 1 / Math.sqrt(hiddenSize);
     const seed = options.seed ?? 0;
-    const w = tf.randomUniform([1, hiddenSize], -bound, bound, "float32", seed);
+    // TensorFlow.js takes a seed of 0 as none (Math.random()): 0 becomes -1, a fixed seed.
+    const w = tf.randomUniform([1, hiddenSize], -bound, bound, "float32", seed === 0 ? -1 : seed);
     const b = tf.randomUniform([1], -bound, bound, "float32", seed + 1);
     return new ValueHead(tf.variable(w), tf.variable(b), options.dropout ?? 0.1);
   }

@@ -16,6 +16,12 @@ Deno.test("selectBackend()", async (t) => {
       );
     }
   });
+  await t.step("records where a native backend was loaded from", async () => {
+    const native = await selectBackend({ force: "tensorflow", print: false }).catch(() => null);
+    if (native === null) return; // no native build here (CI)
+    assert.match(native.detail ?? "", /^@tensorflow\/tfjs-node /);
+    assert.match(describeBackend(native), /^tfjs backend: tensorflow \(@tensorflow\/tfjs-node /);
+  });
   await t.step("uses a forced backend", async () => {
     const choice = await selectBackend({ force: "cpu", print: false });
     assert.equal(tf.getBackend(), "cpu");

@@ -37,10 +37,16 @@ export class Adam {
 
   /**
    * One update of `variables` by `grads` (same names); gradients are clipped to the global norm
-   * first. Returns the norm before clipping. Disposes nothing of the caller's.
+   * first. Returns the norm before clipping. Disposes nothing of the caller's. `learningRate`
+   * overrides the options' for this step (a schedule).
    */
-  apply(variables: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, tf.Tensor>) {
-    const { learningRate: lr, beta1, beta2, epsilon, maxGradNorm } = this.options;
+  apply(
+    variables: ReadonlyMap<string, tf.Variable>,
+    grads: ReadonlyMap<string, tf.Tensor>,
+    learningRate = this.options.learningRate,
+  ) {
+    const { beta1, beta2, epsilon, maxGradNorm } = this.options;
+    const lr = learningRate;
     const norm = globalNorm([...grads.values()]);
     const scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / (norm + 1e-6) : 1;
     this.#step++;

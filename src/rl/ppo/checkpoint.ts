@@ -79,11 +79,12 @@ export async function latestCheckpoint(runDir: string): Promise<string | undefin
   return newest === undefined ? undefined : join(root, newest);
 }
 
-/** Reads a checkpoint's trainer state and restores the optimizer from it. */
-export async function loadTrainerState(dir: string, adam: Adam): Promise<TrainerState> {
-  const state = JSON.parse(
-    await Deno.readTextFile(join(dir, "trainer_state.json")),
-  ) as TrainerState;
+/** Reads a checkpoint's trainer state (PPO's unless told) and restores the optimizer from it. */
+export async function loadTrainerState<S extends CheckpointState = TrainerState>(
+  dir: string,
+  adam: Adam,
+): Promise<S> {
+  const state = JSON.parse(await Deno.readTextFile(join(dir, "trainer_state.json"))) as S;
   const path = join(dir, "optimizer.safetensors");
   adam.load(existsSync(path) ? await readSafetensors(path) : new Map(), state.optimizerSteps);
   return state;
