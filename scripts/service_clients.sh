@@ -12,6 +12,10 @@ SANDBOX_FUSION_VERSION="${SANDBOX_FUSION_VERSION:-0.3.7}"
 VERL_VERSION="${VERL_VERSION:-0.9.1}"
 dir=.ppocoder/service-clients
 stamp="$dir/installed-$SANDBOX_FUSION_VERSION-$VERL_VERSION"
+# Test files run in parallel and each may call this: one installs, the others wait for it.
+mkdir -p .ppocoder
+exec 9>.ppocoder/service-clients.lock
+flock 9
 if [ -f "$stamp" ]; then
   echo "$dir"
   exit 0
