@@ -28,7 +28,6 @@
 
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { getBenchmark } from "../../benchmarks/mod.ts";
@@ -50,6 +49,7 @@ import { trainSft } from "../rl/sft/trainer.ts";
 import { readJsonl } from "../util/jsonl.ts";
 import { writeFileAtomic } from "../util/atomic_write.ts";
 import { runCheck } from "./check.ts";
+import { choice, type CommandSpec, integer, type Parsed, runCommand, UsageError } from "./_args.ts";
 
 const BENCHMARK = "codesearchnet";
 const SPLIT = "java_train_15";
@@ -129,23 +129,52 @@ export const SMOKE: DemoSettings = {
   runs: DEMO.runs,
 };
 
-const USAGE =
-  `Usage: deno task demo:ppocoder [--datasets DIR] [--reports DIR] [--runs ppocoder,shuffled,syntax]
-                            [--iterations N] [--eval-tasks N]
+const RUN_NAMES = DEMO.runs.map((r) => r.name);
 
-SFT a ~5.8M-parameter Llama on Java, PPO it on CodeSearchNet-Java completion with the PPOCoder
-reward and two controls, evaluate start and trained checkpoints on the same held-out tasks, and
-compare them. Resumable: rerun the same command. Takes hours on two shared cores (niced runs
-recommended: nice -n 10 deno task demo:ppocoder).
-
-  --datasets DIR   folder with codesearchnet/ and codexglue-code-to-code-trans/
-                   (default: $PPOCODER_DATA, else ../shared/datasets beside the checkout)
-  --reports DIR    where everything goes (default reports/demo-ppocoder)
-  --runs LIST      PPO runs to do (default all three)
-  --iterations N   PPO iterations per run (default ${DEMO.ppo.iterations})
-  --eval-tasks N   held-out tasks evaluated (default ${DEMO.evalTasks}; the SFT holds out this many)
-  --smoke          the same pipeline at toy size in minutes (checks it; the numbers mean nothing)
-`;
+/** The `demo:ppocoder` command line. */
+export const DEMO_PPOCODER = {
+  name: "demo:ppocoder",
+  usage: "[--datasets DIR] [--reports DIR] [--runs LIST] [--iterations N] [--smoke]",
+  summary:
+    "SFT a ~5.8M-parameter Llama on Java, PPO it on CodeSearchNet-Java completion with the " +
+    "PPOCoder reward and two controls, evaluate start and trained checkpoints on the same " +
+    "held-out tasks, and compare them. Resumable: rerun the same command. Takes hours on two " +
+    "shared cores (niced runs recommended: nice -n 10 deno task demo:ppocoder).",
+  options: {
+    datasets: {
+      type: "string",
+      value: "DIR",
+      help: "folder with codesearchnet/ and codexglue-code-to-code-trans/ (default: " +
+        "$PPOCODER_DATA, else ../shared/datasets beside the checkout)",
+    },
+    reports: {
+      type: "string",
+      value: "DIR",
+      help: "where everything goes (default reports/demo-ppocoder)",
+    },
+    runs: {
+      type: "string",
+      value: "LIST",
+      help: `PPO runs to do, of ${RUN_NAMES.join(", ")} (default all three)`,
+    },
+    iterations: {
+      type: "string",
+      value: "N",
+      help: `PPO iterations per run (default ${DEMO.ppo.iterations}; ${SMOKE.ppo.iterations} ` +
+        "with --smoke)",
+    },
+    "eval-tasks": {
+      type: "string",
+      value: "N",
+      help: `held-out tasks evaluated (default ${DEMO.evalTasks}, ${SMOKE.evalTasks} with ` +
+        "--smoke; the SFT holds out this many)",
+    },
+    smoke: {
+      type: "boolean",
+      help: "the same pipeline at toy size in minutes (checks it; the numbers mean nothing)",
+    },
+  },
+} as const satisfies CommandSpec;
 
 interface DemoOptions {
   readonly settings: DemoSettings;
@@ -540,42 +569,18 @@ function defaultDatasets(): string {
     fileURLToPath(new URL("../../../shared/datasets", import.meta.url));
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      datasets: { type: "string" },
-      reports: { type: "string" },
-      runs: { type: "string" },
-      iterations: { type: "string" },
-      "eval-tasks": { type: "string" },
-      smoke: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+async function demoCommand({ values }: Parsed<typeof DEMO_PPOCODER>): Promise<number> {
   const settings = values.smoke ? SMOKE : DEMO;
   const options: DemoOptions = {
     settings,
     datasets: resolve(values.datasets ?? defaultDatasets()),
     reports: values.reports ?? join("reports", "demo-ppocoder"),
-    runs: (values.runs ?? DEMO.runs.map((r) => r.name).join(",")).split(","),
-    iterations: Number(values.iterations ?? settings.ppo.iterations),
-    evalTasks: Number(values["eval-tasks"] ?? settings.evalTasks),
+    runs: (values.runs ?? RUN_NAMES.join(",")).split(",").map((r) => choice("runs", r, RUN_NAMES)!),
+    iterations: integer("iterations", values.iterations, 1) ?? settings.ppo.iterations,
+    evalTasks: integer("eval-tasks", values["eval-tasks"], 1) ?? settings.evalTasks,
   };
-  const unknown = options.runs.filter((r) => !DEMO.runs.some((d) => d.name === r));
-  if (unknown.length > 0) {
-    throw new RangeError(
-      `Cannot run the demonstration as --runs must name ${
-        DEMO.runs.map((r) => r.name).join(", ")
-      }: current values include "${unknown.join(", ")}"`,
-    );
-  }
   if (!existsSync(csnPath(options))) {
-    throw new Deno.errors.NotFound(
+    throw new UsageError(
       `Cannot run the demonstration as "${
         csnPath(options)
       }" is missing: pass --datasets with the folder that holds codesearchnet/ and codexglue-code-to-code-trans/`,
@@ -585,11 +590,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(DEMO_PPOCODER, demoCommand);

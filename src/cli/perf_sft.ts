@@ -13,19 +13,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { loadavg } from "node:os";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { parseConfig } from "../rl/config.ts";
 import { CausalLm } from "../rl/model.ts";
 import { Adam } from "../rl/ppo/adam.ts";
 import { randomModelConfig } from "../rl/sft/config.ts";
 import type { Rows } from "../rl/sft/dataset.ts";
 import { trainStep } from "../rl/sft/step.ts";
-import {
-  type BackendName,
-  describeBackend,
-  parseBackendName,
-  selectBackend,
-} from "../rl/tf_backend.ts";
+import { type BackendName, BACKENDS, describeBackend, selectBackend } from "../rl/tf_backend.ts";
+import { choice, type CommandSpec, integer, type Parsed, runCommand } from "./_args.ts";
 
 /** One backend's figures. */
 export interface SftPerf {
@@ -121,29 +116,48 @@ export async function measureSft(
   };
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: "string", default: "llama-5m" },
-      backend: { type: "string", multiple: true },
-      steps: { type: "string", default: "4" },
-      batch: { type: "string", default: "8" },
-      "micro-batch": { type: "string", default: "8" },
-      "seq-len": { type: "string", default: "256" },
-      vocab: { type: "string", default: "4096" },
-      json: { type: "boolean" },
+/** The `perf:sft` command line. */
+export const PERF_SFT = {
+  name: "perf:sft",
+  usage: "[options]",
+  summary: "SFT training throughput per TensorFlow.js backend, side by side in one process: the " +
+    "same model (a preset of `deno task sft`, same initial weights) trains the same batches on " +
+    "each backend that loads, and the tokens per second of wall-clock and of CPU time (all " +
+    "threads of the process) are printed with the load average, since our machines are shared.",
+  options: {
+    config: {
+      type: "string",
+      value: "PRESET",
+      help: "model preset of deno task sft (default llama-5m)",
     },
-  });
+    backend: {
+      type: "string",
+      multiple: true,
+      value: "NAME",
+      help: `TensorFlow.js backend to measure: ${
+        BACKENDS.join(", ")
+      } (default tensorflow, then wasm)`,
+    },
+    steps: { type: "string", value: "N", help: "steps measured after one warm-up (default 4)" },
+    batch: { type: "string", value: "ROWS", help: "rows per step (default 8)" },
+    "micro-batch": { type: "string", value: "ROWS", help: "rows per micro-batch (default 8)" },
+    "seq-len": { type: "string", value: "N", help: "tokens per row (default 256)" },
+    vocab: { type: "string", value: "N", help: "vocabulary size (default 4096)" },
+    json: { type: "boolean", help: "also print the figures as JSON on stdout" },
+  },
+} as const satisfies CommandSpec;
+
+async function perfSft({ values }: Parsed<typeof PERF_SFT>): Promise<number> {
   const options: MeasureSftOptions = {
-    config: values.config,
-    steps: Number(values.steps),
-    batch: Number(values.batch),
-    microBatch: Number(values["micro-batch"]),
-    seqLen: Number(values["seq-len"]),
-    vocab: Number(values.vocab),
+    config: values.config ?? "llama-5m",
+    steps: integer("steps", values.steps, 1) ?? 4,
+    batch: integer("batch", values.batch, 1) ?? 8,
+    microBatch: integer("micro-batch", values["micro-batch"], 1) ?? 8,
+    seqLen: integer("seq-len", values["seq-len"], 1) ?? 256,
+    vocab: integer("vocab", values.vocab, 1) ?? 4096,
   };
-  const backends = (values.backend ?? ["tensorflow", "wasm"]).map(parseBackendName);
+  const backends: BackendName[] = values.backend?.map((b) => choice("backend", b, BACKENDS)!) ??
+    ["tensorflow", "wasm"];
   const results: SftPerf[] = [];
   console.error(
     `perf:sft ${options.config}, batch ${options.batch} x ${options.seqLen} tokens, ${options.steps} steps after 1 warm-up, tfjs ${tf.version.tfjs}`,
@@ -177,11 +191,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(PERF_SFT, perfSft);

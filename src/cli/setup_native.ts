@@ -24,11 +24,11 @@
 
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { sha256File } from "../util/hash.ts";
 import { zipEntries } from "../util/zip.ts";
 import { NATIVE_DIR_ENV, nativeDir } from "../rl/native.ts";
+import { type CommandSpec, runCommand } from "./_args.ts";
 
 /** What is built, pinned. */
 export const NATIVE_PINS = {
@@ -50,13 +50,24 @@ const TFJS_PACKAGES = [
   "tfjs-layers",
 ] as const;
 
-const USAGE = `Usage: deno task setup:native [--dir DIR] [--force]
-
-Builds @tensorflow/tfjs-node ${NATIVE_PINS.tfjsNode}'s binding with g++ against PyPI's tensorflow-cpu ${NATIVE_PINS.tensorflow}
-into DIR (default: $${NATIVE_DIR_ENV}, else .ppocoder/native of this checkout). Needs npm, pip (python3 -m pip)
-and g++, and about 1.5 GB of disk (the wheel is cached in ~/.cache/ppocoder/native). Afterwards
-the "tensorflow" TensorFlow.js backend loads (deno task doctor, --backend tensorflow).
-`;
+/** The `setup:native` command line. */
+export const SETUP_NATIVE = {
+  name: "setup:native",
+  usage: "[--dir DIR] [--force]",
+  summary: `Builds @tensorflow/tfjs-node ${NATIVE_PINS.tfjsNode}'s binding with g++ against ` +
+    `PyPI's tensorflow-cpu ${NATIVE_PINS.tensorflow} into DIR. Needs npm, pip (python3 -m pip) ` +
+    `and g++, and about 1.5 GB of disk (the wheel is cached in ~/.cache/ppocoder/native). ` +
+    `Afterwards the "tensorflow" TensorFlow.js backend loads (deno task doctor, --backend ` +
+    `tensorflow). Rerunning repeats only the missing steps.`,
+  options: {
+    dir: {
+      type: "string",
+      value: "DIR",
+      help: `build folder (default: $${NATIVE_DIR_ENV}, else .ppocoder/native of this checkout)`,
+    },
+    force: { type: "boolean", help: "repeat every step, not only the missing ones" },
+  },
+} as const satisfies CommandSpec;
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -300,30 +311,11 @@ export async function setupNative(dir: string, force = false) {
   return build;
 }
 
-async function main(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      dir: { type: "string" },
-      force: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const dir = resolve(values.dir ?? nativeDir());
-  await setupNative(dir, values.force ?? false);
-  console.log(`native backend ready in ${dir}`);
-  return 0;
-}
-
 if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
-  }
+  await runCommand(SETUP_NATIVE, async ({ values }) => {
+    const dir = resolve(values.dir ?? nativeDir());
+    await setupNative(dir, values.force ?? false);
+    console.log(`native backend ready in ${dir}`);
+    return 0;
+  });
 }

@@ -6,88 +6,180 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { join, resolve } from "node:path";
 import { getBenchmark } from "../../benchmarks/mod.ts";
 import { selectTasks } from "../run.ts";
 import { MODEL_PRESETS, type SftConfig, sftConfig } from "../rl/sft/config.ts";
 import { CORPUS_KINDS, type HeldOut, heldOutFromTasks, parseCorpusSpec } from "../rl/sft/corpus.ts";
 import { type SftOptions, type SftResult, trainSft } from "../rl/sft/trainer.ts";
-import { parseBackendName } from "../rl/tf_backend.ts";
+import { BACKENDS } from "../rl/tf_backend.ts";
+import {
+  choice,
+  type CommandSpec,
+  integer,
+  number,
+  parseCommand,
+  type Parsed,
+  runCommand,
+  UsageError,
+  type Values,
+} from "./_args.ts";
 
-const USAGE = `Usage: deno task sft --init random --config PRESET|FILE --corpus SPEC [...] [options]
-       deno task sft --init MODEL_DIR --corpus SPEC [...] [options]
+const MODEL = "Model";
+const DATA = "Data (repeat --corpus; options after ?, e.g. files:src/?ext=.java&max-bytes=5000000)";
+const TRAINING = "Training";
+const RUN = "Run";
 
-Supervised next-token training (SFT / continued pretraining) of the TF.js policy on code. From
-scratch, a byte-level BPE tokenizer is trained on the corpora first. Checkpoints are Hugging Face
-folders that \`deno task train --model\` takes; the last one is exported to ONNX for
-\`deno task bench --model onnx:DIR\`. Rerun the same command to resume.
+/** The `sft` command line. */
+export const SFT = {
+  name: "sft",
+  usage: "--init random --config PRESET|FILE --corpus SPEC [...] [options]\n" +
+    "       deno task sft --init MODEL_DIR --corpus SPEC [...] [options]",
+  summary: "Supervised next-token training (SFT / continued pretraining) of the TF.js policy on " +
+    "code. From scratch, a byte-level BPE tokenizer is trained on the corpora first. Checkpoints " +
+    "are Hugging Face folders that `deno task train --model` takes; the last one is exported to " +
+    "ONNX for `deno task bench --model onnx:DIR`. Rerun the same command to resume.",
+  options: {
+    init: {
+      type: "string",
+      value: "random|DIR",
+      section: MODEL,
+      help: "random weights (needs --config), or a Hugging Face folder or onnxruntime-genai " +
+        "Llama export to continue from (required)",
+    },
+    config: {
+      type: "string",
+      value: "PRESET|FILE",
+      section: MODEL,
+      help: `${Object.keys(MODEL_PRESETS).join(", ")}, or a config.json`,
+    },
+    "vocab-size": {
+      type: "string",
+      value: "N",
+      section: MODEL,
+      help: "tokenizer trained from scratch (default 4096)",
+    },
+    "tokenizer-bytes": {
+      type: "string",
+      value: "N",
+      section: MODEL,
+      help: "characters of corpus the tokenizer is trained on (default 20000000)",
+    },
+    corpus: {
+      type: "string",
+      multiple: true,
+      value: "SPEC",
+      section: DATA,
+      help: `${CORPUS_KINDS.map((k) => `${k}:`).join(" ")}
+  files:PATH           folder, file or .zip of source files
+  jsonl:PATH[?field=code]  JSONL(.gz), one document per record
+  lines:PATH           one function per line (CodeXGLUE)
+  bench:NAME[:SPLIT]   prompt -> gold solution (?loss=all: loss on both)
+  stdlib:python|go|java  the installed toolchain's standard library`,
+    },
+    heldout: {
+      type: "string",
+      value: "B:SPLIT:N",
+      section: DATA,
+      help:
+        "keep the first N tasks of benchmark B's split (what `bench B --split SPLIT --limit N` " +
+        "scores) out of every corpus",
+    },
+    "heldout-repos": {
+      type: "boolean",
+      section: DATA,
+      help: "also drop every item from those tasks' repositories",
+    },
+    data: {
+      type: "string",
+      value: "PATH",
+      section: DATA,
+      help: "dataset file or folder for bench: corpora and --heldout",
+    },
+    "val-fraction": {
+      type: "string",
+      value: "X",
+      section: DATA,
+      help: "share of items held out for the validation loss (default 0.02)",
+    },
+    steps: {
+      type: "string",
+      value: "N",
+      section: TRAINING,
+      help: "optimizer steps (default 1000)",
+    },
+    batch: { type: "string", value: "ROWS", section: TRAINING, help: "rows per step (default 16)" },
+    "micro-batch": {
+      type: "string",
+      value: "ROWS",
+      section: TRAINING,
+      help: "rows per micro-batch (default 8)",
+    },
+    "seq-len": {
+      type: "string",
+      value: "N",
+      section: TRAINING,
+      help: "tokens per row (default 256)",
+    },
+    lr: {
+      type: "string",
+      value: "X",
+      section: TRAINING,
+      help: "peak learning rate (default 1e-3)",
+    },
+    "min-lr-ratio": {
+      type: "string",
+      value: "X",
+      section: TRAINING,
+      help: "final learning rate over the peak (default 0.1)",
+    },
+    warmup: { type: "string", value: "N", section: TRAINING, help: "warm-up steps (default 100)" },
+    "weight-decay": { type: "string", value: "X", section: TRAINING, help: "default 0.1" },
+    "max-grad-norm": { type: "string", value: "X", section: TRAINING, help: "default 1" },
+    seed: { type: "string", value: "S", section: TRAINING, help: "default 0" },
+    backend: {
+      type: "string",
+      value: "NAME",
+      section: TRAINING,
+      help: `TensorFlow.js backend: ${BACKENDS.join(", ")}`,
+    },
+    out: {
+      type: "string",
+      value: "DIR",
+      section: RUN,
+      help: "run folder (default reports/sft/<config or model>-s<seed>)",
+    },
+    fresh: { type: "boolean", section: RUN, help: "delete the run folder and start over" },
+    "eval-every": {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: "steps between validation losses (default 100)",
+    },
+    "eval-rows": {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: "validation rows per evaluation (default 64)",
+    },
+    "checkpoint-every": {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: "steps between checkpoints (default 200)",
+    },
+    "log-every": {
+      type: "string",
+      value: "N",
+      section: RUN,
+      help: "steps between progress lines (default 10)",
+    },
+    "no-onnx": { type: "boolean", section: RUN, help: "no ONNX export at the end" },
+    json: { type: "boolean", section: RUN, help: "print the summary as JSON" },
+  },
+} as const satisfies CommandSpec;
 
-Model:
-  --init random|DIR       random weights (needs --config), or a Hugging Face folder or
-                          onnxruntime-genai Llama export to continue from
-  --config PRESET|FILE    ${Object.keys(MODEL_PRESETS).join(", ")}, or a config.json
-  --vocab-size N          tokenizer trained from scratch (default 4096)
-  --tokenizer-bytes N     characters of corpus the tokenizer is trained on (default 20000000)
-Data (repeat --corpus; options after ?, e.g. files:src/?ext=.java&max-bytes=5000000):
-  --corpus SPEC           ${CORPUS_KINDS.map((k) => `${k}:`).join(" ")}
-                            files:PATH           folder, file or .zip of source files
-                            jsonl:PATH[?field=code]  JSONL(.gz), one document per record
-                            lines:PATH           one function per line (CodeXGLUE)
-                            bench:NAME[:SPLIT]   prompt -> gold solution, loss on the solution
-                                                 (?loss=all: on both)
-                            stdlib:python|go|java  the installed toolchain's standard library
-  --heldout B:SPLIT:N     keep the first N tasks of benchmark B's split (what
-                          \`bench B --split SPLIT --limit N\` scores) out of every corpus
-  --heldout-repos         also drop every item from those tasks' repositories
-  --data PATH             dataset file or folder for bench: corpora and --heldout
-  --val-fraction X        share of items held out for the validation loss (default 0.02)
-Training:
-  --steps N (1000)  --batch ROWS (16)  --micro-batch ROWS (8)  --seq-len N (256)
-  --lr X (1e-3)  --min-lr-ratio X (0.1)  --warmup N (100)  --weight-decay X (0.1)
-  --max-grad-norm X (1)  --seed S (0)
-  --backend NAME          TensorFlow.js backend: tensorflow-gpu, tensorflow, wasm, cpu
-Run:
-  --out DIR               run folder (default reports/sft/<config or model>-s<seed>)
-  --fresh                 delete the run folder and start over
-  --eval-every N (100)  --eval-rows N (64)  --checkpoint-every N (200)  --log-every N (10)
-  --no-onnx               no ONNX export at the end
-  --json                  print the summary as JSON
-`;
-
-const FLAGS = {
-  init: { type: "string" },
-  config: { type: "string" },
-  "vocab-size": { type: "string" },
-  "tokenizer-bytes": { type: "string" },
-  corpus: { type: "string", multiple: true },
-  heldout: { type: "string" },
-  "heldout-repos": { type: "boolean" },
-  data: { type: "string" },
-  "val-fraction": { type: "string" },
-  steps: { type: "string" },
-  batch: { type: "string" },
-  "micro-batch": { type: "string" },
-  "seq-len": { type: "string" },
-  lr: { type: "string" },
-  "min-lr-ratio": { type: "string" },
-  warmup: { type: "string" },
-  "weight-decay": { type: "string" },
-  "max-grad-norm": { type: "string" },
-  seed: { type: "string" },
-  backend: { type: "string" },
-  out: { type: "string" },
-  fresh: { type: "boolean" },
-  "eval-every": { type: "string" },
-  "eval-rows": { type: "string" },
-  "checkpoint-every": { type: "string" },
-  "log-every": { type: "string" },
-  "no-onnx": { type: "boolean" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>["values"];
+type SftValues = Values<typeof SFT>;
 
 /** Parsed command line: the trainer's options without the held-out set, which is loaded. */
 export interface SftArgs {
@@ -97,18 +189,22 @@ export interface SftArgs {
   readonly json: boolean;
 }
 
-/** Parses `args`; `null` asks for the usage text. */
-export function parseSftArgs(args: string[]): SftArgs | null {
-  const { values } = parseArgs({ args, options: FLAGS });
-  if (values.help || args.length === 0) return null;
+/** Parses `args`; `null` for `--help` or `--version`. Throws UsageError for a wrong line. */
+export function parseSftArgs(args: readonly string[]): SftArgs | null {
+  const parsed = parseCommand(SFT, args);
+  return typeof parsed === "string" ? null : sftArgs(parsed.values);
+}
+
+/** The trainer's options from the parsed command line; throws UsageError for a wrong line. */
+export function sftArgs(values: SftValues): SftArgs {
   const init = values.init;
   if (init === undefined) {
-    throw new TypeError(
+    throw new UsageError(
       "Cannot train without --init: pass --init random --config PRESET, or --init with a model folder",
     );
   }
   if (init === "random" && values.config === undefined) {
-    throw new TypeError(
+    throw new UsageError(
       `Cannot train from scratch without --config: pass one of ${
         Object.keys(MODEL_PRESETS).join(", ")
       } or a config.json path`,
@@ -134,7 +230,9 @@ export function parseSftArgs(args: string[]): SftArgs | null {
     runDir: out,
     ...(values.fresh ? { fresh: true } : {}),
     ...(values["no-onnx"] ? { exportOnnx: false } : {}),
-    ...(values.backend === undefined ? {} : { backend: parseBackendName(values.backend) }),
+    ...(values.backend === undefined
+      ? {}
+      : { backend: choice("backend", values.backend, BACKENDS)! }),
   };
   return { options, ...(heldOut ? { heldOut } : {}), json: values.json ?? false };
 }
@@ -150,14 +248,14 @@ function parseHeldOut(text: string | undefined, dropRepos: boolean): SftArgs["he
   if (text === undefined) return undefined;
   const match = /^([\w-]+):([^:]+):(\d+)$/.exec(text);
   if (match === null) {
-    throw new RangeError(
+    throw new UsageError(
       `Cannot parse --heldout as it must be BENCHMARK:SPLIT:N (the first N tasks): current value is "${text}"`,
     );
   }
   return { benchmark: match[1]!, split: match[2]!, limit: Number(match[3]), dropRepos };
 }
 
-function configOf(values: Values): Partial<SftConfig> {
+function configOf(values: SftValues): Partial<SftConfig> {
   return {
     ...optional("vocabSize", integer("vocab-size", values["vocab-size"])),
     ...optional("tokenizerBytes", integer("tokenizer-bytes", values["tokenizer-bytes"])),
@@ -181,28 +279,6 @@ function configOf(values: Values): Partial<SftConfig> {
 
 function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
-}
-
-function integer(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0 || text.trim() === "") {
-    throw new RangeError(
-      `Cannot parse --${flag} as it must be a non-negative integer: current value is "${text}"`,
-    );
-  }
-  return value;
-}
-
-function number(flag: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!Number.isFinite(value) || text.trim() === "") {
-    throw new RangeError(
-      `Cannot parse --${flag} as it must be a number: current value is "${text}"`,
-    );
-  }
-  return value;
 }
 
 /** Loads the `--heldout` tasks the way `bench --split SPLIT --limit N` selects them. */
@@ -256,12 +332,8 @@ export function summary(result: SftResult): string {
   return lines.join("\n");
 }
 
-async function main(args: string[]): Promise<number> {
-  const parsed = parseSftArgs(args);
-  if (parsed === null) {
-    console.log(USAGE);
-    return args.length === 0 ? 2 : 0;
-  }
+async function sft({ values }: Parsed<typeof SFT>): Promise<number> {
+  const parsed = sftArgs(values);
   const data = parsed.options.read?.data;
   const heldOut = parsed.heldOut ? await loadHeldOut(parsed.heldOut, data) : undefined;
   const result = await trainSft({
@@ -277,11 +349,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    Deno.exit(await main(Deno.args));
-  } catch (error) {
-    console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCommand(SFT, sft);

@@ -98,6 +98,25 @@ Deno.test("parseSftArgs()", async (t) => {
         "Cannot train from scratch without --config: pass one of llama-1m, llama-5m, llama-11m, gpt2-4m or a config.json path",
     });
   });
+  await t.step("names a wrong value or option as a usage error", () => {
+    assert.throws(() => parseSftArgs(["--init=random", "--config=llama-1m", "--steps=x"]), {
+      name: "UsageError",
+      message: 'option --steps must be a whole number (0 or more): current value is "x"',
+    });
+    assert.throws(
+      () =>
+        parseSftArgs(["--init=random", "--config=llama-1m", "--corpus=files:src", "--backend=wsm"]),
+      {
+        name: "UsageError",
+        message: /current value is "wsm" \(did you mean wasm\?\)/,
+      },
+    );
+    assert.throws(() => parseSftArgs(["--stpes=3"]), {
+      name: "UsageError",
+      message: "unknown option --stpes (did you mean --steps?)",
+    });
+    assert.equal(parseSftArgs(["--help"]), null);
+  });
   await t.step("names a run after the model folder", () => {
     assert.equal(
       defaultRunName(sftConfig({ init: "pretrained", model: "/m/tiny-gpt2/", corpora: ["x:y"] })),
