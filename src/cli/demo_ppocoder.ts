@@ -69,18 +69,18 @@ export interface DemoSettings {
 export const DEMO: DemoSettings = {
   evalTasks: 300,
   maxNewTokens: 128,
-  jdkBytes: 3_000_000,
+  jdkBytes: 8_000_000,
   sft: {
     init: "random",
     model: "llama-5m",
-    steps: 500,
+    steps: 1500,
     batchSize: 8,
     microBatch: 4,
     seqLen: 512,
     learningRate: 2e-3,
     warmupSteps: 50,
-    evalEvery: 50,
-    checkpointEvery: 50,
+    evalEvery: 100,
+    checkpointEvery: 100,
   },
   ppo: {
     iterations: 30,
